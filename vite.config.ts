@@ -15,22 +15,30 @@ const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 /** Where the library is built; BROWSERVING_DIST lets parallel work build and test side by side. */
 const dist = process.env.BROWSERVING_DIST ?? 'dist';
 
-const SPAWN_PLACEHOLDER = '__BROWSERVING_SPAWN_WORKER__()';
-const SPAWN_LITERAL = "new Worker(new URL('./serving.worker.js', import.meta.url), { type: 'module', name: 'browserving' })";
+/** Placeholder call → the worker script it spawns (src/client/spawn-worker.ts). */
+const SPAWN_PLACEHOLDERS: Record<string, string> = {
+  __BROWSERVING_SPAWN_CONTROL_WORKER__: './serving.worker.js',
+  __BROWSERVING_SPAWN_RUNNER_WORKER__: './runner.worker.js',
+};
 
-/** Swaps the placeholder after minification, so the literal survives exactly as written. */
+/** Swaps each placeholder call after minification (keeping its argument), so the literal survives exactly as written. */
 function workerSpawnLiteral(): Plugin {
   return {
     name: 'browserving:worker-spawn-literal',
     apply: 'build',
     generateBundle(_options, bundle) {
-      let hits = 0;
-      for (const chunk of Object.values(bundle)) {
-        if (chunk.type !== 'chunk' || !chunk.code.includes(SPAWN_PLACEHOLDER)) continue;
-        chunk.code = chunk.code.split(SPAWN_PLACEHOLDER).join(SPAWN_LITERAL);
-        hits++;
+      for (const [placeholder, script] of Object.entries(SPAWN_PLACEHOLDERS)) {
+        const call = new RegExp(`${placeholder}\\(([A-Za-z_$][\\w$]*)\\)`, 'g');
+        let hits = 0;
+        for (const chunk of Object.values(bundle)) {
+          if (chunk.type !== 'chunk') continue;
+          chunk.code = chunk.code.replace(call, (_match, name: string) => {
+            hits++;
+            return `new Worker(new URL('${script}', import.meta.url), { type: 'module', name: ${name} })`;
+          });
+        }
+        if (hits === 0) this.error(`${placeholder}(name) not found in the library output`);
       }
-      if (hits === 0) this.error(`${SPAWN_PLACEHOLDER} not found in the library output`);
     },
   };
 }
@@ -52,11 +60,17 @@ export default defineConfig(({ mode }) => {
         emptyOutDir: true,
         target: 'es2022',
         sourcemap: true,
+        // Workers have no document: Vite's preload helper would turn a missing ORT chunk into
+        // "window is not defined" instead of the failed import's own error.
+        modulePreload: false,
         rollupOptions: {
-          input: { 'serving.worker': here('./workers/serving.worker.ts') },
+          input: { 'serving.worker': here('./workers/serving.worker.ts'), 'runner.worker': here('./workers/runner.worker.ts') },
           preserveEntrySignatures: false,
           output: {
             format: 'es',
+            // ORT in a chunk of its own: its pthread workers load the script that contains ORT,
+            // which must not be a worker entry. Imported statically, so no preload helper either.
+            codeSplitting: { groups: [{ name: 'ort', test: /onnxruntime-web/ }] },
             entryFileNames: '[name].js',
             chunkFileNames: '[name]-[hash].js',
             assetFileNames: '[name]-[hash][extname]',

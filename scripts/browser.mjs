@@ -14,7 +14,7 @@ import { SetupError, say } from './ensure.mjs';
 const SYSTEM_CHROMIUM = '/usr/bin/chromium';
 
 /** Flags that work in containers and keep the browser off the network. */
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--enable-blink-features=ForceEagerMeasureMemory'];
 /** Adds a WebGPU adapter backed by SwiftShader (software, slow, but real) on machines without a GPU. */
 export const WEBGPU_ARGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'];
 

@@ -215,13 +215,14 @@ export function mlpReference(x, batch, opts = {}) {
 }
 
 /**
- * x float32 [1, size] -> repeats x (MatMul(W) -> Tanh) -> y float32 [1, size]; W is one shared
- * [size, size] initializer. Meant to make a single run take a noticeable time: with the
- * defaults (4.2 MB file) about 30 ms per run in single-threaded WASM under Node 20, and
- * linear in `repeats`. Session creation also grows with `repeats` (~1-1.5 ms per repeat).
- * @param {{ size?: number, repeats?: number, seed?: number }} [opts]
+ * x float32 [rows, size] -> repeats x (MatMul(W) -> Tanh) -> y float32 [rows, size]; W is one
+ * shared [size, size] initializer. Meant to make a single run take a noticeable time: with the
+ * defaults (4.2 MB file) about 30 ms per run in single-threaded WASM under Node 20, linear in
+ * `repeats` and in `rows`. Session creation also grows with `repeats` (~1-1.5 ms per repeat),
+ * not with `rows`: runs of seconds take `rows` in the hundreds and few repeats.
+ * @param {{ size?: number, repeats?: number, rows?: number, seed?: number }} [opts]
  */
-export function slowModel({ size = 1024, repeats = 500, seed = 1 } = {}) {
+export function slowModel({ size = 1024, repeats = 500, rows = 1, seed = 1 } = {}) {
   // Gain ~1.7 (> 1) keeps activations O(1) through the chain: no decay to 0 / denormals.
   const w = uniform(mulberry32(seed), size * size, 3 / Math.sqrt(size));
   const nodes = [];
@@ -233,8 +234,8 @@ export function slowModel({ size = 1024, repeats = 500, seed = 1 } = {}) {
   }
   return model(graph({
     nodes,
-    inputs: [valueInfo('x', 'float32', [1, size])],
-    outputs: [valueInfo('y', 'float32', [1, size])],
+    inputs: [valueInfo('x', 'float32', [rows, size])],
+    outputs: [valueInfo('y', 'float32', [rows, size])],
     initializers: [tensor('W', 'float32', [size, size], w)],
   }));
 }

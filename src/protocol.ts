@@ -92,6 +92,14 @@ export interface ModelConfig {
    * FAILED_PRECONDITION when this is set.
    */
   readonly batching?: BatchingConfig;
+  /**
+   * Runner workers are where versions run: by default each loaded ONNX version gets a runner of
+   * its own (~30 MB for its onnxruntime-web instance; unloading terminates it and returns all its
+   * memory). Versions of models naming the same group share one runner instead: less memory
+   * per version, but their runs take turns on one thread, and an unloaded version's memory
+   * returns only once the whole group's runner ends.
+   */
+  readonly runnerGroup?: string;
 }
 
 /**
@@ -134,6 +142,10 @@ export interface ServerOptions {
   readonly maxLoadRetries?: number;
   /** @defaultValue 1000 */
   readonly loadRetryIntervalMs?: number;
+  /** Times a version whose runner died is reloaded in a new runner before it is given up on. @defaultValue 3 */
+  readonly maxRunnerRestarts?: number;
+  /** Wait before the first restart attempt after a failed one; doubled each time. @defaultValue 250 */
+  readonly runnerRestartBackoffMs?: number;
   /** Bytes all loaded versions may hold together (estimated from artifact sizes). @defaultValue Infinity */
   readonly resourceBudgetBytes?: number;
   /** Preference order; the first that starts is used and recorded per version. @defaultValue ['webgpu', 'wasm'] */
@@ -302,6 +314,8 @@ export interface MetricsSnapshot {
 
 export type ServingEvent =
   | { readonly type: 'servable-state'; readonly state: ServableState }
+  | { readonly type: 'runner'; readonly runner: RunnerEvent }
+  | { readonly type: 'control'; readonly state: 'exited' | 'restarted'; readonly reason: string }
   | { readonly type: 'repository'; readonly model: string; readonly status: RepositoryStatus }
   | { readonly type: 'download'; readonly progress: DownloadProgress };
 
@@ -357,12 +371,67 @@ export interface StorageUsage {
 
 // ───────────────────────────── the worker's API ─────────────────────────────
 
-/** What the serving worker exposes over Comlink. Every method may reject with a ServingError. */
+/**
+ * The routes of the data plane, pushed by the control worker to the main thread whenever a
+ * version becomes AVAILABLE, goes, or moves to another runner, or a label moves: which runner
+ * serves each ONNX version, the latest, and each label. Lookup tables are served by the control
+ * worker itself and have no route.
+ */
+export interface RoutingTable {
+  /** Every configured model, routed or not. */
+  readonly models: Readonly<Record<string, ModelRoutes>>;
+}
+
+export interface ModelRoutes {
+  readonly latest?: Route;
+  readonly versions: Readonly<Record<number, Route>>;
+  readonly labels: Readonly<Record<string, Route>>;
+}
+
+export interface Route {
+  readonly runner: string;
+  /** The servable's key on that runner. */
+  readonly key: string;
+  readonly version: number;
+}
+
+/** A runner's life as events report it. */
+export interface RunnerEvent {
+  readonly runner: string;
+  readonly model: string;
+  readonly version: number;
+  /** `exited`: it died (reason set); `restarting`: a new runner is loading the version from the store; `restarted`; `failed`: restarts gave up (error set). */
+  readonly state: 'exited' | 'restarting' | 'restarted' | 'failed';
+  readonly reason?: string;
+  readonly restarts: number;
+  readonly error?: ServingErrorJSON;
+}
+
+/**
+ * What the main thread offers the control worker (over Comlink): it hosts the runner workers,
+ * because predictions must reach a runner on its own Worker channel, with no extra hop.
+ */
+export interface RunnerHost {
+  /** Places a servable on a runner (a new one, or the live one of `group`); resolves with where and how it loaded. */
+  load(spec: import('./protocol/runner.js').RunnerLoadSpec, group?: string): Promise<import('./protocol/runner.js').RunnerLoadResult & { readonly runner: string }>;
+  /** Drains and releases the servable; terminates its runner when it hosts nothing else. */
+  unload(runner: string, key: string): Promise<void>;
+  /** Replaces the main thread's routing table. */
+  routes(table: RoutingTable): void;
+}
+
+/** What the control worker exposes over Comlink. Every method may reject with a ServingError. */
 export interface WorkerApi {
-  start(config: ServerConfig, events: (event: ServingEvent) => void): Promise<RuntimeInfo>;
+  start(config: ServerConfig, events: (event: ServingEvent) => void, host: RunnerHost): Promise<RuntimeInfo>;
   /** Resolves once every configured model's first manifest poll is done and its aspired versions have settled (AVAILABLE or END). */
   waitForModels(timeoutMs?: number): Promise<void>;
-  predict(requestId: number, request: PredictRequestWire): Promise<PredictResponse>;
+  /**
+   * Where a prediction for `selector` goes. Rejects as a request would (NOT_FOUND, UNAVAILABLE,
+   * FAILED_PRECONDITION, INVALID_ARGUMENT for a table); waits while the version's runner restarts.
+   */
+  route(selector: VersionSelector): Promise<Route>;
+  /** The main thread saw a runner die. */
+  runnerExited(runner: string, reason: string): void;
   lookup(requestId: number, request: LookupRequestWire): Promise<LookupResponse>;
   /** Cancels a request that has not started running: it rejects with CANCELLED. */
   cancel(requestId: number): void;
@@ -371,7 +440,8 @@ export interface WorkerApi {
   reloadConfig(config: ModelServerConfig): Promise<void>;
   /** Polls every model's repository now instead of waiting for the next interval. */
   poll(): Promise<void>;
-  metrics(): Promise<MetricsSnapshot>;
+  /** The runtime as the control worker knows it (isolation, and ORT facts reported by runners). */
+  runtime(): RuntimeInfo;
   /** Versions held in the artifact store. */
   storageList(): Promise<StoredVersion[]>;
   /** Removes a model's stored versions (one, or all and its cached manifest); waits for a download of them in progress. */

@@ -1,12 +1,13 @@
 /**
- * Entry point of the serving worker: exposes the worker API over Comlink.
- *
- * onnxruntime-web is not imported here but lazily by the loaders, so it sits in a chunk of
- * its own: ORT's pthread workers load the script that contains ORT, and must not run this one.
+ * Entry point of the control worker: config, sources, the manager, labels and the artifact
+ * store, exposed over Comlink. It runs no model and does not load onnxruntime-web: versions run
+ * in runner workers (workers/runner.worker.ts) that the main thread spawns when this one asks.
  */
 import { expose } from 'comlink';
+import { holdLifeLock } from '../src/core/life-lock.js';
 import { createWorkerApi } from '../src/server/worker-api.js';
 import { installErrorTransferHandler } from '../src/wire-errors.js';
 
 installErrorTransferHandler();
-expose(createWorkerApi());
+// The main thread watches this lock to see the worker die (src/core/life-lock.ts); start() waits until it is held.
+expose(createWorkerApi(holdLifeLock((self as unknown as { name: string }).name)));

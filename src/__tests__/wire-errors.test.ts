@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { expose, proxy, releaseProxy, wrap, type Remote } from 'comlink';
 import { ServingError, type ServingErrorJSON } from '../core/serving-error.js';
-import type { ServingEvent, WorkerApi } from '../protocol.js';
+import type { RunnerHost, ServingEvent, WorkerApi } from '../protocol.js';
 import { createWorkerApi } from '../server/worker-api.js';
 import { FakeRepository } from '../test-util/fake-repository.js';
 import { installErrorTransferHandler } from '../wire-errors.js';
@@ -164,7 +164,7 @@ describe('ServingError over Comlink', () => {
     vi.stubGlobal('fetch', repo.fetch);
     const api = connect<WorkerApi>(createWorkerApi());
     const events: ServingEvent[] = [];
-    await api.start({ pollIntervalMs: 0, models: [{ name: 'labels', basePath: repo.basePath('labels') }] }, proxy((event: ServingEvent) => void events.push(event)));
+    await api.start({ pollIntervalMs: 0, models: [{ name: 'labels', basePath: repo.basePath('labels') }] }, proxy((event: ServingEvent) => void events.push(event)), proxy(tablesOnlyHost));
     await api.waitForModels(5000);
     try {
       await expect(api.lookup(1, { model: 'labels', keys: ['dog', 'cat'] })).resolves.toMatchObject({ version: 1, values: [1, 0] });
@@ -177,7 +177,7 @@ describe('ServingError over Comlink', () => {
       expect(unknownModel).toBeInstanceOf(ServingError);
       expect(unknownModel).toMatchObject({ code: 'NOT_FOUND', model: 'nope' });
 
-      const startedTwice = await rejectionOf(api.start({ models: [] }, proxy(() => undefined)));
+      const startedTwice = await rejectionOf(api.start({ models: [] }, proxy(() => undefined), proxy(tablesOnlyHost)));
       expect(startedTwice).toMatchObject({ code: 'FAILED_PRECONDITION' });
       expect(events.some((e) => e.type === 'servable-state' && e.state.state === 'AVAILABLE')).toBe(true);
     } finally {
@@ -185,3 +185,12 @@ describe('ServingError over Comlink', () => {
     }
   });
 });
+
+/** A runner host for configs with lookup tables only: nothing is ever placed on a runner. */
+const tablesOnlyHost: RunnerHost = {
+  load: async () => {
+    throw new ServingError('INTERNAL', 'no runners in this test');
+  },
+  unload: async () => undefined,
+  routes: () => undefined,
+};

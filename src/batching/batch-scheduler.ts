@@ -26,7 +26,7 @@
  * reason. Once its batch is taken a task runs to the end.
  */
 import { ServingError } from '../core/serving-error.js';
-import { yieldToEventLoop } from '../loaders/run-queue.js';
+import { yieldToEventLoop } from '../core/yield-to-event-loop.js';
 
 export interface BatchSchedulerOptions {
   readonly maxBatchSize: number;

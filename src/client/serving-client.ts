@@ -1,16 +1,25 @@
 /**
- * The main-thread API: `createServing()` starts a serving worker and returns a `Serving` that
- * talks to it over Comlink.
+ * The main-thread API: `createServing()` starts the control worker and returns a `Serving`.
  *
- * Requests carry their tensors' buffers as transfers (no copy; the caller's arrays are
- * detached unless `transferInputs: false`), outputs come back the same way. An `AbortSignal`
- * cancels a request: it rejects at once with CANCELLED, and is removed from the worker's queue
- * if it has not run yet. Every rejection is a `ServingError`.
+ * Two planes (README, "Design notes"): the control worker (Comlink) holds config, sources, the
+ * manager, labels and the artifact store; predictions go straight to runner workers through the
+ * DataPlane, as one structured message each. Requests carry their tensors' buffers as
+ * transfers (the caller's arrays are detached unless `transferInputs: false`); outputs come back
+ * the same way. Every method returns a promise, and every rejection is a `ServingError` — also
+ * for a caller's malformed argument (INVALID_ARGUMENT), never a synchronous throw.
+ *
+ * Supervision: the control worker holds a life lock like the runners do. When it dies, every
+ * request waiting on it or on a runner rejects with UNAVAILABLE (`data.retryable`), the runners
+ * are terminated, and a new control worker starts with the current config and reloads the
+ * versions from the artifact store; calls made meanwhile wait for it.
  */
 import { proxy, releaseProxy, transfer, wrap, type Remote } from 'comlink';
+import { watchLifeLock } from '../core/life-lock.js';
+import { RequestDeadline, describeValue } from '../core/request-deadline.js';
 import { ServingError } from '../core/serving-error.js';
 import { Subscribable } from '../core/subscribable.js';
-import { transferablesOf } from '../loaders/tensor-types.js';
+import { withTimeout } from '../core/with-timeout.js';
+import { validateSelector } from '../core/version-selector.js';
 import type {
   LookupResponse,
   MetricsSnapshot,
@@ -27,17 +36,24 @@ import type {
   VersionSelector,
   WorkerApi,
 } from '../protocol.js';
+import type { RunnerFault } from '../protocol/runner.js';
 import { installErrorTransferHandler } from '../wire-errors.js';
-import { withTimeout } from '../core/with-timeout.js';
-import { spawnServingWorker } from './spawn-worker.js';
+import { checkPredictRequest } from './check-request.js';
+import { DataPlane } from './data-plane.js';
+import type { RunnerInfo } from './runner-pool.js';
+import { spawnControlWorker, spawnRunnerWorker } from './spawn-worker.js';
 
 export interface CreateServingOptions extends ServerConfig {
-  /** URL of the serving worker script. @defaultValue the `serving.worker.js` beside the library */
+  /** URL of the control worker script. @defaultValue the `serving.worker.js` beside the library */
   readonly workerUrl?: string | URL;
+  /** URL of the runner worker script. @defaultValue the `runner.worker.js` beside the library */
+  readonly runnerUrl?: string | URL;
   /** Resolve only once the configured models have loaded (or failed to). @defaultValue true */
   readonly waitForModels?: boolean;
   /** Limit on start-up, including waiting for models; DEADLINE_EXCEEDED past it. @defaultValue 120000 */
   readonly startupTimeoutMs?: number;
+  /** Sees every event from the first one on (the first download's progress included), before `createServing` resolves. */
+  readonly onEvent?: (event: ServingEvent) => void;
 }
 
 export interface PredictRequest extends VersionSelector {
@@ -61,7 +77,7 @@ export interface Serving {
   predict(request: PredictRequest): Promise<PredictResponse>;
   /** Looks keys up in a table servable. */
   lookup(request: LookupRequest): Promise<LookupResponse>;
-  /** Every version of `model` with state, health, labels and provider. NOT_FOUND for an unknown model. */
+  /** Every version of `model` with state, health, labels, provider and runner. NOT_FOUND for an unknown model. */
   status(model: string): Promise<ModelStatus>;
   /** Signature of a version (latest by default). */
   metadata(model: string, select?: { readonly version?: number; readonly label?: string }): Promise<ModelMetadata>;
@@ -72,14 +88,27 @@ export interface Serving {
   /** Resolves once every model's versions have settled (loaded or failed). */
   waitForModels(timeoutMs?: number): Promise<void>;
   metrics(): Promise<MetricsSnapshot>;
-  /** State changes, repository polls and download progress (`type: 'download'`), as they happen. Returns the unsubscribe function. */
+  /** State changes, repository polls, download progress and runner restarts, as they happen. Returns the unsubscribe function. */
   subscribe(listener: (event: ServingEvent) => void): () => void;
-  /** The offline-first artifact store the worker loads models through. */
+  /** The offline-first artifact store the control worker loads models through. */
   readonly storage: ServingStorage;
   /** Isolation, threads, ORT version and WebGPU adapter, as of start-up (after the models loaded, unless `waitForModels: false`); `metrics().runtime` is current. */
   readonly runtime: RuntimeInfo;
-  /** Unloads everything and ends the worker (which returns its memory). Pending requests reject with CANCELLED. */
+  /** For tests and chaos drills: the live runner workers, and ways to make a worker fail as the browser would. */
+  readonly debug: ServingDebug;
+  /** Ends every worker within a second, whatever they are doing (which returns their memory). Pending requests reject with CANCELLED. */
   close(): Promise<void>;
+}
+
+export interface ServingDebug {
+  /** The runner workers alive now: name, group, servable keys, requests pending. */
+  runners(): RunnerInfo[];
+  /**
+   * Makes a worker fail: `'control'` or a runner's name; `terminate` (default) kills it from
+   * outside; `close` makes it end itself; `abort` as a WASM abort; `device-destroy` destroys its
+   * WebGPU device; `hang` blocks its thread for `ms`.
+   */
+  fault(target: string, how?: RunnerFault | 'terminate', ms?: number): Promise<void>;
 }
 
 export interface ServingStorage {
@@ -91,150 +120,255 @@ export interface ServingStorage {
   usage(): Promise<StorageUsage>;
 }
 
-/** Starts a serving worker with `options` and resolves once it serves (and, by default, once its models have loaded). */
+/** Starts the control worker with `options` and resolves once it serves (and, by default, once its models have loaded). */
 export async function createServing(options: CreateServingOptions): Promise<Serving> {
   installErrorTransferHandler();
-  const { workerUrl, waitForModels = true, startupTimeoutMs = 120_000, ...config } = options;
+  if (typeof options !== 'object' || options === null) throw new ServingError('INVALID_ARGUMENT', `createServing() takes an options object, got ${describeValue(options)}`);
+  const { workerUrl, runnerUrl, waitForModels = true, startupTimeoutMs = 120_000, onEvent, ...config } = options;
   // persist() exists only on the page's navigator.storage, not in workers.
   if (config.storage?.persist) await (globalThis.navigator?.storage?.persist?.() ?? Promise.resolve(false)).catch(() => false);
-  const worker = spawnServingWorker(workerUrl);
-  const client = new ServingClient(worker);
+  const client = new ServingClient(resolveBasePaths(config), workerUrl, runnerUrl);
+  if (onEvent) client.subscribe(onEvent);
   try {
-    await withTimeout(client.start(resolveBasePaths(config), waitForModels), startupTimeoutMs, 'the serving runtime did not start');
+    await withTimeout(client.start(waitForModels), startupTimeoutMs, 'the serving runtime did not start');
   } catch (error) {
-    worker.terminate();
+    await client.close();
     throw ServingError.from(error);
   }
   return client;
 }
 
+/** One control worker's connection; replaced when the worker dies. */
+interface Control {
+  readonly worker: Worker;
+  readonly remote: Remote<WorkerApi>;
+}
+
+const MAX_CONTROL_RESTARTS = 3;
+
 class ServingClient extends Subscribable<ServingEvent> implements Serving {
-  readonly #worker: Worker;
-  readonly #remote: Remote<WorkerApi>;
+  readonly #workerUrl: string | URL | undefined;
+  readonly #data: DataPlane;
   readonly #pending = new Set<(error: ServingError) => void>();
+  #config: ServerConfig;
+  #control: Control | undefined;
+  /** Settles when the control worker is up (again); calls wait for it. */
+  #ready: Promise<void> = Promise.resolve();
   #runtime: RuntimeInfo = { crossOriginIsolated: false, hardwareConcurrency: 1 };
   #nextRequestId = 1;
   #closed = false;
 
-  constructor(worker: Worker) {
+  constructor(config: ServerConfig, workerUrl: string | URL | undefined, runnerUrl: string | URL | undefined) {
     super();
-    this.#worker = worker;
-    this.#remote = wrap<WorkerApi>(worker);
+    this.#config = config;
+    this.#workerUrl = workerUrl;
+    this.#data = new DataPlane({
+      spawnRunner: (name) => spawnRunnerWorker(name, runnerUrl),
+      route: (selector) => this.#call((c) => c.route(selector)),
+      onRunnerExit: (runner, reason) => void this.#call((c) => c.runnerExited(runner, reason)).catch(() => undefined),
+    });
   }
 
   get runtime(): RuntimeInfo {
     return this.#runtime;
   }
 
-  async start(config: ServerConfig, waitForModels: boolean): Promise<void> {
+  async start(waitForModels: boolean): Promise<void> {
+    const started = this.#startControl(waitForModels);
+    this.#ready = started.then(() => undefined, () => undefined);
+    await started;
+  }
+
+  /** Spawns a control worker, starts it with the current config, and watches its life. */
+  async #startControl(waitForModels: boolean): Promise<void> {
+    const name = `browserving-control-${crypto.randomUUID()}`;
+    const worker = spawnControlWorker(name, this.#workerUrl);
+    const remote = wrap<WorkerApi>(worker);
+    const control: Control = { worker, remote };
+    this.#control = control;
     const failedToLoad = new Promise<never>((_, reject) => {
-      this.#worker.addEventListener('error', (event) => {
-        reject(new ServingError('UNAVAILABLE', `the serving worker failed to start: ${event.message || 'its script could not be loaded'}`));
+      worker.addEventListener('error', (event) => {
+        reject(new ServingError('UNAVAILABLE', `the serving worker failed to start: ${event.message || 'its script could not be loaded (is serving.worker.js served beside the library, as an ES module?)'}`));
       }, { once: true });
     });
     failedToLoad.catch(() => undefined);
     const events = proxy((event: ServingEvent) => this.emit(event));
-    this.#runtime = await Promise.race([this.#remote.start(config, events), failedToLoad]);
+    const host = proxy(this.#data.host);
+    this.#runtime = await Promise.race([remote.start(this.#config, events, host), failedToLoad]);
+    watchLifeLock(name, () => this.#controlDied(control));
     if (!waitForModels) return;
-    await this.#call(() => this.#remote.waitForModels());
-    // ORT is initialised by now, so its version, thread count and adapter are known.
-    this.#runtime = (await this.#call(() => this.#remote.metrics())).runtime;
+    await remote.waitForModels();
+    // A runner has loaded by now, so ORT's version, thread count and adapter are known.
+    this.#runtime = await remote.runtime();
   }
 
-  predict(request: PredictRequest): Promise<PredictResponse> {
-    const { signal, transferInputs = true, ...wire } = request;
-    const transfers = transferInputs && typeof wire.inputs === 'object' && wire.inputs !== null ? transferablesOf(Object.values(wire.inputs)) : [];
-    return this.#request(wire.model, signal, wire.timeoutMs, (id) => this.#remote.predict(id, transfer(wire, transfers)));
+  #controlDied(control: Control): void {
+    if (this.#closed || this.#control !== control) return;
+    this.#control = undefined;
+    const reason = 'the serving (control) worker ended (terminated, crashed or out of memory)';
+    const lost = new ServingError('UNAVAILABLE', `${reason}; it is being restarted — retry the request`, { data: { retryable: true } });
+    for (const reject of this.#pending) reject(lost);
+    this.#pending.clear();
+    this.#data.reset(lost);
+    control.remote[releaseProxy]();
+    this.emit({ type: 'control', state: 'exited', reason });
+    this.#ready = this.#restartControl();
   }
 
-  lookup(request: LookupRequest): Promise<LookupResponse> {
-    const { signal, ...wire } = request;
-    return this.#request(wire.model, signal, undefined, (id) => this.#remote.lookup(id, wire));
+  async #restartControl(): Promise<void> {
+    let lastError: unknown;
+    for (let attempt = 0; attempt <= MAX_CONTROL_RESTARTS && !this.#closed; attempt += 1) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** (attempt - 1)));
+      try {
+        await this.#startControl(true);
+        this.emit({ type: 'control', state: 'restarted', reason: 'the control worker was restarted; versions reloaded from the artifact store' });
+        return;
+      } catch (error) {
+        lastError = error;
+        this.#control?.worker.terminate();
+        this.#control = undefined;
+      }
+    }
+    throw new ServingError('UNAVAILABLE', `the serving worker could not be restarted: ${ServingError.from(lastError).message}`);
   }
 
-  status(model: string): Promise<ModelStatus> {
-    return this.#call(() => this.#remote.status(model));
+  async predict(request: PredictRequest): Promise<PredictResponse> {
+    if (this.#closed) throw closedError();
+    return this.#data.predict(checkPredictRequest(request));
   }
 
-  metadata(model: string, select: { version?: number; label?: string } = {}): Promise<ModelMetadata> {
-    return this.#call(() => this.#remote.metadata({ model, ...select }));
-  }
-
-  reloadConfig(config: ModelServerConfig): Promise<void> {
-    return this.#call(() => this.#remote.reloadConfig(resolveBasePaths(config)));
-  }
-
-  poll(): Promise<void> {
-    return this.#call(() => this.#remote.poll());
-  }
-
-  waitForModels(timeoutMs?: number): Promise<void> {
-    return this.#call(() => this.#remote.waitForModels(timeoutMs));
-  }
-
-  metrics(): Promise<MetricsSnapshot> {
-    return this.#call(() => this.#remote.metrics());
-  }
-
-  readonly storage: ServingStorage = {
-    list: () => this.#call(() => this.#remote.storageList()),
-    delete: (model, version) => this.#call(() => this.#remote.storageDelete(model, version)),
-    usage: () => this.#call(() => this.#remote.storageUsage()),
-  };
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+  async lookup(request: LookupRequest): Promise<LookupResponse> {
+    if (this.#closed) throw closedError();
+    const selector = validateSelector(request);
+    let keys: unknown, signal: unknown;
     try {
-      await this.#remote.close();
+      ({ keys, signal } = request);
+    } catch (error) {
+      throw new ServingError('INVALID_ARGUMENT', `model "${selector.model}": the request could not be read: ${(error as Error)?.message ?? String(error)}`, { model: selector.model });
+    }
+    const deadline = new RequestDeadline(selector.model, undefined, signal);
+    const id = this.#nextRequestId++;
+    const started = performance.now();
+    try {
+      const wire = { ...selector, keys: keys as LookupRequest['keys'] };
+      const response = await deadline.race(this.#call((c) => c.lookup(id, wire)), () => void this.#control?.remote.cancel(id));
+      this.#data.metrics.recordRequest(selector.model, performance.now() - started);
+      return response;
+    } catch (error) {
+      const failure = ServingError.from(error, { model: selector.model });
+      if (this.#data.models.includes(selector.model)) this.#data.metrics.recordRequest(selector.model, performance.now() - started, failure.code);
+      throw failure;
     } finally {
-      this.#remote[releaseProxy]();
-      this.#worker.terminate();
-      const cancelled = new ServingError('CANCELLED', 'the serving runtime was closed');
-      for (const reject of this.#pending) reject(cancelled);
-      this.#pending.clear();
+      deadline.clear();
     }
   }
 
-  /**
-   * A request with an id the worker can cancel by, wired to the caller's AbortSignal and deadline.
-   * The deadline is kept here, from the moment of the call: time spent waiting for the worker to
-   * read its messages counts too. The worker keeps its own (INVALID_ARGUMENT for a bad value).
-   */
-  #request<T>(model: string, signal: AbortSignal | undefined, timeoutMs: unknown, send: (id: number) => Promise<T>): Promise<T> {
-    const id = this.#nextRequestId++;
-    const details = typeof model === 'string' ? { model } : {};
-    const cancelled = () => new ServingError('CANCELLED', `model "${model}": the request was cancelled by its AbortSignal`, details);
-    if (signal?.aborted) return Promise.reject(cancelled());
-    return new Promise<T>((resolve, reject) => {
-      const giveUp = (error: ServingError) => {
-        reject(error);
-        void this.#remote.cancel(id);
-      };
-      const onAbort = () => giveUp(cancelled());
-      const timer = typeof timeoutMs === 'number' && timeoutMs > 0
-        ? setTimeout(() => giveUp(new ServingError('DEADLINE_EXCEEDED', `model "${model}": request did not complete within ${timeoutMs} ms`, details)), timeoutMs)
-        : undefined;
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#call(() => send(id))
-        .then(resolve, (error) => reject(ServingError.from(error, details)))
-        .finally(() => {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-        });
-    });
+  async status(model: string): Promise<ModelStatus> {
+    const { model: name } = validateSelector({ model });
+    return this.#call((c) => c.status(name));
   }
 
-  /** Runs a remote call, rejecting with CANCELLED if the client is closed while it is pending. */
-  #call<T>(call: () => Promise<T>): Promise<T> {
-    if (this.#closed) return Promise.reject(new ServingError('FAILED_PRECONDITION', 'the serving runtime is closed'));
+  async metadata(model: string, select: { version?: number; label?: string } = {}): Promise<ModelMetadata> {
+    if (typeof select !== 'object' || select === null) {
+      throw new ServingError('INVALID_ARGUMENT', `metadata(model, select): select must be { version } or { label }, got ${describeValue(select)}`, typeof model === 'string' ? { model } : {});
+    }
+    const selector = validateSelector({ model, version: readField(select, 'version'), label: readField(select, 'label') });
+    return this.#call((c) => c.metadata(selector));
+  }
+
+  async reloadConfig(config: ModelServerConfig): Promise<void> {
+    const resolved = resolveBasePaths(cloneConfig(config));
+    await this.#call((c) => c.reloadConfig(resolved));
+    // A restarted control worker starts from the config that is in force.
+    this.#config = { ...this.#config, models: resolved.models };
+  }
+
+  async poll(): Promise<void> {
+    return this.#call((c) => c.poll());
+  }
+
+  async waitForModels(timeoutMs?: number): Promise<void> {
+    if (timeoutMs !== undefined) new RequestDeadline('', timeoutMs, undefined).clear();
+    return this.#call((c) => c.waitForModels(timeoutMs));
+  }
+
+  async metrics(): Promise<MetricsSnapshot> {
+    const runtime = await this.#call((c) => c.runtime());
+    return { models: this.#data.metrics.snapshot(this.#data.models), runtime };
+  }
+
+  readonly storage: ServingStorage = {
+    list: async () => this.#call((c) => c.storageList()),
+    delete: async (model, version) => {
+      const selector = validateSelector({ model, version });
+      return this.#call((c) => c.storageDelete(selector.model, selector.version));
+    },
+    usage: async () => this.#call((c) => c.storageUsage()),
+  };
+
+  readonly debug: ServingDebug = {
+    runners: () => this.#data.runners(),
+    fault: async (target, how = 'terminate', ms) => {
+      if (target !== 'control') return this.#data.fault(target, how, ms);
+      const control = this.#control;
+      if (!control) throw new ServingError('UNAVAILABLE', 'the control worker is restarting');
+      if (how !== 'terminate') throw new ServingError('INVALID_ARGUMENT', `the control worker takes only the "terminate" fault, got ${describeValue(how)}`);
+      control.worker.terminate();
+    },
+  };
+
+  /** Settles within about a second: the workers are terminated whatever they are doing. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const cancelled = new ServingError('CANCELLED', 'the serving runtime was closed');
+    for (const reject of this.#pending) reject(cancelled);
+    this.#pending.clear();
+    this.#data.close(cancelled);
+    const control = this.#control;
+    this.#control = undefined;
+    if (!control) return;
+    // A short chance to close the store cleanly; a busy worker is not waited for.
+    await withTimeout(control.remote.close(), 250, 'close').catch(() => undefined);
+    control.remote[releaseProxy]();
+    control.worker.terminate();
+  }
+
+  /** Runs a call on the control worker (once it is up), rejecting at once if the client is closed or the worker dies meanwhile. */
+  async #call<T>(call: (remote: Remote<WorkerApi>) => Promise<T>): Promise<T> {
+    if (this.#closed) throw closedError();
+    await this.#ready;
+    const control = this.#control;
+    if (this.#closed) throw closedError();
+    if (!control) throw new ServingError('UNAVAILABLE', 'the serving worker could not be restarted', { data: { retryable: true } });
     return new Promise<T>((resolve, reject) => {
       const fail = (error: ServingError) => reject(error);
       this.#pending.add(fail);
-      call()
-        .then(resolve, (error) => reject(ServingError.from(error)))
+      call(control.remote)
+        .then(resolve, (error) => reject(ServingError.from(error, {}, 'INVALID_ARGUMENT')))
         .finally(() => this.#pending.delete(fail));
     });
+  }
+}
+
+function closedError(): ServingError {
+  return new ServingError('FAILED_PRECONDITION', 'the serving runtime is closed: create a new one with createServing()');
+}
+
+function readField(object: object, field: string): unknown {
+  try {
+    return (object as Record<string, unknown>)[field];
+  } catch (error) {
+    throw new ServingError('INVALID_ARGUMENT', `${field} could not be read: ${(error as Error)?.message ?? String(error)}`);
+  }
+}
+
+/** A plain copy of a caller's config, so what is sent is what was checked (getters run once, here). */
+function cloneConfig<T>(config: T): T {
+  try {
+    return structuredClone(config);
+  } catch (error) {
+    throw new ServingError('INVALID_ARGUMENT', `the config must be plain data (objects, arrays, strings, numbers): ${(error as Error)?.message ?? String(error)}`);
   }
 }
 

@@ -1,15 +1,22 @@
 /**
- * Starts the serving worker.
+ * Starts the control worker and runner workers.
  *
- * By default it is the `serving.worker.js` that ships beside the built library. The library
- * build (vite.config.ts) replaces `__BROWSERVING_SPAWN_WORKER__()` with the literal
- * `new Worker(new URL('./serving.worker.js', import.meta.url), { type: 'module' })`, the pattern
- * consumers' bundlers (Vite, webpack, Rollup) recognise and bundle with their own chunks. It is a
- * placeholder in the source because the library build must not bundle the worker a second time.
+ * By default they are the `serving.worker.js` and `runner.worker.js` that ship beside the built
+ * library. The library build (vite.config.ts) replaces each placeholder call with the literal
+ * `new Worker(new URL('./<script>', import.meta.url), { type: 'module', name })`, the pattern
+ * consumers' bundlers (Vite, webpack, Rollup) recognise and bundle with their own chunks. They are
+ * placeholders in the source because the library build must not bundle the workers a second time.
+ * Each worker's `name` is the Web Lock it holds for its life (src/core/life-lock.ts).
  */
-declare const __BROWSERVING_SPAWN_WORKER__: () => Worker;
+declare const __BROWSERVING_SPAWN_CONTROL_WORKER__: (name: string) => Worker;
+declare const __BROWSERVING_SPAWN_RUNNER_WORKER__: (name: string) => Worker;
 
-export function spawnServingWorker(workerUrl?: string | URL): Worker {
-  if (workerUrl !== undefined) return new Worker(workerUrl, { type: 'module', name: 'browserving' });
-  return __BROWSERVING_SPAWN_WORKER__();
+export function spawnControlWorker(name: string, url?: string | URL): Worker {
+  if (url !== undefined) return new Worker(url, { type: 'module', name });
+  return __BROWSERVING_SPAWN_CONTROL_WORKER__(name);
+}
+
+export function spawnRunnerWorker(name: string, url?: string | URL): Worker {
+  if (url !== undefined) return new Worker(url, { type: 'module', name });
+  return __BROWSERVING_SPAWN_RUNNER_WORKER__(name);
 }

@@ -9,18 +9,19 @@ import { SourceAdapter } from '../core/source-adapter.js';
 import type { ExecutionProvider } from '../protocol.js';
 import type { VersionLocation } from '../sources/repository-source.js';
 import type { ArtifactFetcher } from './artifact-fetcher.js';
-import { OnnxLoader } from './onnx-loader.js';
-import type { OrtRuntime } from './ort-runtime.js';
+import { OnnxLoader, type RunnerSupervision } from './onnx-loader.js';
 import { TableLoader } from './table-loader.js';
 
 export interface ModelLoadOptions {
   readonly executionProviders: readonly ExecutionProvider[];
   readonly warmupRuns: number;
   readonly batching?: BatchingOptions;
+  readonly runnerGroup?: string;
 }
 
 export interface ServableLoaderAdapterOptions {
-  readonly runtime: OrtRuntime;
+  /** Where ONNX versions run: runner workers, through the main thread. */
+  readonly supervision: RunnerSupervision;
   readonly fetcher: ArtifactFetcher;
   /** Per-model loading options, read when a version's loader is made. */
   readonly loadOptions: (model: string) => ModelLoadOptions;
@@ -35,8 +36,8 @@ export class ServableLoaderAdapter extends SourceAdapter<VersionLocation, Loader
   }
 
   protected adapt(id: ServableId, location: VersionLocation): Loader {
-    const { runtime, fetcher, loadOptions } = this.#options;
+    const { supervision, fetcher, loadOptions } = this.#options;
     if (location.entry.kind === 'table') return new TableLoader({ id, versionUrl: location.versionUrl, entry: location.entry, fetcher });
-    return new OnnxLoader({ id, versionUrl: location.versionUrl, entry: location.entry, runtime, fetcher, ...loadOptions(id.name) });
+    return new OnnxLoader({ id, versionUrl: location.versionUrl, entry: location.entry, supervision, fetcher, ...loadOptions(id.name) });
   }
 }

@@ -99,7 +99,9 @@ function roundHalfEven(x: number): number {
 export function transferablesOf(tensors: Iterable<TensorData>): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
   for (const tensor of tensors) {
-    if (isTypedArray(tensor.data) && tensor.data.buffer instanceof ArrayBuffer) buffers.add(tensor.data.buffer);
+    // Callers' inputs are not validated yet: anything may stand where a tensor should.
+    const data = typeof tensor === 'object' && tensor !== null ? tensor.data : undefined;
+    if (isTypedArray(data) && data.buffer instanceof ArrayBuffer) buffers.add(data.buffer);
   }
   return [...buffers];
 }

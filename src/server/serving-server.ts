@@ -14,29 +14,29 @@ import { validateBatchingConfig } from '../batching/batching-options.js';
 import { AspiredVersionsManager } from '../core/manager.js';
 import type { ServableHandle } from '../core/servable-handle.js';
 import { ServableStateMonitor } from '../core/servable-state-monitor.js';
+import type { ServableDescription } from '../core/servable-state.js';
 import type { ModelVersionPolicy } from '../core/servable-version-policy.js';
 import { withTimeout } from '../core/with-timeout.js';
 import { ServingError, describeServable } from '../core/serving-error.js';
 import { connectSourceToTarget } from '../core/source.js';
 import { VersionLabels } from '../core/version-labels.js';
-import { isValidVersion } from '../core/servable-id.js';
 import type { ArtifactFetcher } from '../loaders/artifact-fetcher.js';
 import { LookupTable } from '../loaders/lookup-table.js';
-import { OnnxServable } from '../loaders/onnx-servable.js';
-import { OrtRuntime } from '../loaders/ort-runtime.js';
+import { RunnerServable } from '../loaders/onnx-loader.js';
 import { ServableLoaderAdapter } from '../loaders/servable-loader-adapter.js';
-import { validatePredictInputs } from '../loaders/signature-validation.js';
 import type {
   ExecutionProvider,
   LookupRequestWire,
   LookupResponse,
-  MetricsSnapshot,
   ModelConfig,
   ModelMetadata,
+  ModelRoutes,
   ModelServerConfig,
   ModelStatus,
-  PredictRequestWire,
-  PredictResponse,
+  Route,
+  RoutingTable,
+  RunnerHost,
+  RuntimeInfo,
   ServerConfig,
   ServingEvent,
   VersionSelector,
@@ -44,13 +44,17 @@ import type {
 import { RepositorySource } from '../sources/repository-source.js';
 import { ArtifactStorage } from '../storage/artifact-storage.js';
 import type { Manifest } from '../sources/manifest.js';
-import { ServingMetrics } from './metrics.js';
+import { RequestDeadline } from '../core/request-deadline.js';
+import { validateSelector } from '../core/version-selector.js';
+import { RunnerSupervisor } from './runner-supervisor.js';
 import { validateModelServerConfig, validateServerOptions } from './server-config.js';
 import { Subscribable } from '../core/subscribable.js';
 
 const DEFAULT_PROVIDERS: readonly ExecutionProvider[] = ['webgpu', 'wasm'];
 
 export interface ServingServerDependencies {
+  /** Hosts the runner workers (the main thread's RunnerPool, through its DataPlane). */
+  readonly host: RunnerHost;
   readonly fetch?: typeof fetch;
   /** Replaces the artifact store as the way loaders get their bytes. */
   readonly fetcher?: ArtifactFetcher;
@@ -59,23 +63,27 @@ export interface ServingServerDependencies {
 }
 
 export class ServingServer extends Subscribable<ServingEvent> {
-  readonly #options: ServerConfig;
-  readonly #runtime: OrtRuntime;
   readonly #manager: AspiredVersionsManager;
   readonly #monitor: ServableStateMonitor;
   readonly #source: RepositorySource;
   readonly #storage: ArtifactStorage;
   readonly #labels = new VersionLabels();
-  readonly #metrics = new ServingMetrics();
+  readonly #supervisor: RunnerSupervisor;
   readonly #manifestLabels = new Map<string, Readonly<Record<string, number>>>();
   #models = new Map<string, ModelConfig>();
   #closed = false;
 
   private constructor(options: ServerConfig, deps: ServingServerDependencies) {
     super();
-    this.#options = options;
     this.#storage = deps.storage!;
-    this.#runtime = new OrtRuntime(options.wasm ?? {});
+    this.#supervisor = new RunnerSupervisor({
+      host: deps.host,
+      routes: () => this.#routingTable(),
+      onEvent: (runner) => this.emit({ type: 'runner', runner }),
+      ...(options.maxRunnerRestarts !== undefined ? { maxRestarts: options.maxRunnerRestarts } : {}),
+      ...(options.runnerRestartBackoffMs !== undefined ? { restartBackoffMs: options.runnerRestartBackoffMs } : {}),
+      ...(options.wasm ? { wasm: options.wasm } : {}),
+    });
     this.#manager = new AspiredVersionsManager({
       policy: options.versionPolicy ?? 'availability-preserving',
       ...(options.maxConcurrentLoads !== undefined ? { maxConcurrentLoads: options.maxConcurrentLoads } : {}),
@@ -92,13 +100,14 @@ export class ServingServer extends Subscribable<ServingEvent> {
       manifestCache: this.#storage,
     });
     const adapter = new ServableLoaderAdapter({
-      runtime: this.#runtime,
+      supervision: this.#supervisor,
       fetcher: deps.fetcher ?? this.#storage.fetcher,
       loadOptions: (model) => {
         const config = this.#models.get(model);
         return {
           executionProviders: config?.executionProviders ?? options.executionProviders ?? DEFAULT_PROVIDERS,
           warmupRuns: config?.warmupRuns ?? 0,
+          ...(config?.runnerGroup !== undefined ? { runnerGroup: config.runnerGroup } : {}),
           // Validated with the config already; this fills in the defaults.
           ...(config?.batching ? { batching: validateBatchingConfig(model, config.batching) } : {}),
         };
@@ -108,6 +117,8 @@ export class ServingServer extends Subscribable<ServingEvent> {
     connectSourceToTarget(adapter, this.#manager);
     this.#monitor.subscribe((state) => {
       if (state.state === 'AVAILABLE' || state.state === 'END') this.#refreshLabels(state.id.name);
+      // A version AVAILABLE gains its route; one UNLOADING loses it before its runner drains.
+      if (state.state === 'AVAILABLE' || state.state === 'UNLOADING' || state.state === 'END') this.#supervisor.routesChanged();
       this.emit({ type: 'servable-state', state });
     });
     this.#storage.setProtected((model, version) => !!this.#source.status(model)?.versionsAspired.includes(version) || this.#manager.availableVersions(model).includes(version));
@@ -115,7 +126,7 @@ export class ServingServer extends Subscribable<ServingEvent> {
   }
 
   /** Validates `config`, then starts polling every model's repository. Rejects with INVALID_ARGUMENT on a bad config. */
-  static async create(config: ServerConfig, deps: ServingServerDependencies = {}): Promise<ServingServer> {
+  static async create(config: ServerConfig, deps: ServingServerDependencies): Promise<ServingServer> {
     validateServerOptions(config);
     const models = validateModelServerConfig(config);
     const storage = deps.storage ?? (await ArtifactStorage.open(config.storage, deps.fetch ? { fetch: deps.fetch } : {}));
@@ -124,8 +135,15 @@ export class ServingServer extends Subscribable<ServingEvent> {
     return server;
   }
 
-  get runtime(): OrtRuntime {
-    return this.#runtime;
+  /** Isolation and cores of this worker, and the ORT facts the last runner reported. */
+  runtime(): RuntimeInfo {
+    const scope = globalThis as { crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number } };
+    return { crossOriginIsolated: scope.crossOriginIsolated === true, hardwareConcurrency: scope.navigator?.hardwareConcurrency ?? 1, ...this.#supervisor.lastRuntime };
+  }
+
+  /** The main thread saw a runner worker end: its versions are restarted in new runners. */
+  runnerExited(runner: string, reason: string): void {
+    this.#supervisor.runnerExited(runner, reason);
   }
 
   /** Resolves when every configured model has been polled and its loads and unloads have settled. */
@@ -139,23 +157,21 @@ export class ServingServer extends Subscribable<ServingEvent> {
   }
 
   /**
-   * Validates the request against the version's signature and runs it.
-   * Rejects with INVALID_ARGUMENT (bad request), NOT_FOUND / UNAVAILABLE / FAILED_PRECONDITION
-   * (no such or no ready version), CANCELLED (`signal` aborted before the run started),
-   * DEADLINE_EXCEEDED (`timeoutMs` passed before the run started).
+   * Where a prediction for `selector` runs. Rejects as the request itself would — NOT_FOUND /
+   * UNAVAILABLE / FAILED_PRECONDITION (no such or no ready version), INVALID_ARGUMENT (a bad
+   * selector, or a lookup table) — and waits while the version's runner restarts.
    */
-  async predict(request: PredictRequestWire, signal?: AbortSignal): Promise<PredictResponse> {
-    return this.#serve(request, signal, async (handle, model, requestSignal) => {
+  async route(selector: VersionSelector): Promise<Route> {
+    const handle = this.#handleFor(selector);
+    try {
       const servable = handle.servable;
-      if (!(servable instanceof OnnxServable)) {
-        throw new ServingError('INVALID_ARGUMENT', `${describeServable(model, handle.id.version)} is a lookup table: use lookup()`, { model, version: handle.id.version });
+      if (!(servable instanceof RunnerServable)) {
+        throw new ServingError('INVALID_ARGUMENT', `${describeServable(handle.id.name, handle.id.version)} is a lookup table: use lookup()`, { model: handle.id.name, version: handle.id.version });
       }
-      validatePredictInputs(handle.id, servable.signature, request.inputs, request.outputs);
-      const { outputs, batch } = await servable.run(request.inputs, request.outputs, requestSignal);
-      // A batched run answers several requests: only its first one counts it.
-      if (!batch || batch.first) this.#metrics.recordRun(model, batch);
-      return { model, version: handle.id.version, outputs };
-    });
+      return await servable.route();
+    } finally {
+      handle.release();
+    }
   }
 
   /** Looks keys up in a table servable. Errors as for `predict()`. */
@@ -182,7 +198,7 @@ export class ServingServer extends Subscribable<ServingEvent> {
         labels: this.#labels.labelsOf(model, s.id.version),
         updatedAt: s.timestamp,
         ...(s.error ? { error: s.error } : {}),
-        ...(s.description ? { description: s.description } : {}),
+        ...this.#liveDescription(model, s.state, s.id.version, s.description),
       })),
       labels: this.#labels.assignments(model),
       ...(repository ? { repository } : {}),
@@ -196,10 +212,10 @@ export class ServingServer extends Subscribable<ServingEvent> {
       const { name: model, version } = handle.id;
       const servable = handle.servable;
       const labels = this.#labels.labelsOf(model, version);
-      const description = this.#monitor.getState(handle.id)?.description;
+      const description = servable instanceof RunnerServable ? servable.describe() : this.#monitor.getState(handle.id)?.description;
       const common = { model, version, labels, ...(description ? { description } : {}) };
       if (servable instanceof LookupTable) return { ...common, kind: 'table', table: { type: servable.type, size: servable.size } };
-      return { ...common, kind: 'onnx', signature: (servable as OnnxServable).signature };
+      return { ...common, kind: 'onnx', signature: (servable as RunnerServable).signature };
     } finally {
       handle.release();
     }
@@ -220,8 +236,53 @@ export class ServingServer extends Subscribable<ServingEvent> {
     return this.#source.pollAll();
   }
 
-  async metrics(): Promise<MetricsSnapshot> {
-    return { models: this.#metrics.snapshot(this.#models.keys()), runtime: await this.#runtime.info() };
+  /** The runtime's description of an AVAILABLE version is current (runner, restarts); others keep what the monitor saw. */
+  #liveDescription(model: string, state: string, version: number, seen: ServableDescription | undefined): { description?: ServableDescription } {
+    if (state === 'AVAILABLE') {
+      try {
+        const handle = this.#manager.getServableHandle({ name: model, version });
+        try {
+          if (handle.servable instanceof RunnerServable) return { description: handle.servable.describe() };
+        } finally {
+          handle.release();
+        }
+      } catch {
+        // Not AVAILABLE any more: fall back to what was seen.
+      }
+    }
+    return seen ? { description: seen } : {};
+  }
+
+  /** Every configured model's routes: ONNX versions AVAILABLE on a live runner, the latest of them, and labels pointing at them. */
+  #routingTable(): RoutingTable {
+    const models: Record<string, ModelRoutes> = {};
+    for (const model of this.#models.keys()) {
+      const versions: Record<number, Route> = {};
+      for (const version of this.#manager.availableVersions(model)) {
+        const route = this.#currentRoute(model, version);
+        if (route) versions[version] = route;
+      }
+      const labels: Record<string, Route> = {};
+      for (const [label, version] of Object.entries(this.#labels.assignments(model))) {
+        if (versions[version]) labels[label] = versions[version]!;
+      }
+      const latest = this.#manager.availableVersions(model)[0];
+      models[model] = { versions, labels, ...(latest !== undefined && versions[latest] ? { latest: versions[latest] } : {}) };
+    }
+    return { models };
+  }
+
+  #currentRoute(model: string, version: number): Route | undefined {
+    try {
+      const handle = this.#manager.getServableHandle<unknown>({ name: model, version });
+      try {
+        return handle.servable instanceof RunnerServable ? handle.servable.currentRoute : undefined;
+      } finally {
+        handle.release();
+      }
+    } catch {
+      return undefined;
+    }
   }
 
   /** Stops polling and unloads everything, waiting for requests in flight. */
@@ -279,36 +340,28 @@ export class ServingServer extends Subscribable<ServingEvent> {
   }
 
   /**
-   * Common request path: deadline and cancellation, metrics, and the handle — held until the
-   * work really finishes, even when the caller has already been answered CANCELLED or
-   * DEADLINE_EXCEEDED (the session may still be running it).
+   * Common request path: deadline and cancellation, and the handle — held until the work really
+   * finishes, even when the caller has already been answered CANCELLED or DEADLINE_EXCEEDED.
    */
   async #serve<R>(
     request: VersionSelector & { timeoutMs?: number },
     signal: AbortSignal | undefined,
-    work: (handle: ServableHandle<unknown>, model: string, signal: AbortSignal) => Promise<R>,
+    work: (handle: ServableHandle<unknown>, model: string) => Promise<R>,
   ): Promise<R> {
-    const started = performance.now();
     const model = typeof request?.model === 'string' ? request.model : '';
-    // Without a timeout there is no deadline to combine: the hot path skips AbortSignal.any.
-    const deadline = request?.timeoutMs === undefined ? undefined : new Deadline(request.timeoutMs, model);
-    const requestSignal = deadline ? (signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal) : (signal ?? NEVER_ABORTED);
+    const deadline = new RequestDeadline(model, request?.timeoutMs, signal);
     let version: number | undefined;
     try {
-      requestSignal.throwIfAborted();
+      deadline.signal?.throwIfAborted();
       const handle = this.#handleFor(request);
       version = handle.id.version;
-      const running = work(handle, model, requestSignal);
+      const running = work(handle, model);
       void running.finally(() => handle.release()).catch(() => undefined);
-      const result = await untilAborted(running, requestSignal);
-      this.#metrics.recordRequest(model, performance.now() - started);
-      return result;
+      return await deadline.race(running);
     } catch (error) {
-      const failure = ServingError.from(error, { model, ...(version !== undefined ? { version } : {}) });
-      if (this.#models.has(model)) this.#metrics.recordRequest(model, performance.now() - started, failure.code);
-      throw failure;
+      throw ServingError.from(error, { model, ...(version !== undefined ? { version } : {}) });
     } finally {
-      deadline?.clear();
+      deadline.clear();
     }
   }
 
@@ -330,57 +383,4 @@ export class ServingServer extends Subscribable<ServingEvent> {
     const known = [...this.#models.keys()];
     return new ServingError('NOT_FOUND', `model "${model}" is not configured (models: ${known.length ? known.join(', ') : 'none'})`, { model });
   }
-}
-
-function validateSelector(selector: VersionSelector): VersionSelector {
-  if (typeof selector !== 'object' || selector === null || typeof selector.model !== 'string' || selector.model === '') {
-    throw new ServingError('INVALID_ARGUMENT', 'request.model must be a non-empty string');
-  }
-  const { model, version, label } = selector;
-  if (version !== undefined && label !== undefined) {
-    throw new ServingError('INVALID_ARGUMENT', `model "${model}": give version or label, not both`, { model });
-  }
-  if (version !== undefined && !isValidVersion(version)) {
-    throw new ServingError('INVALID_ARGUMENT', `model "${model}": version must be a non-negative integer, got ${JSON.stringify(version)}`, { model });
-  }
-  if (label !== undefined && (typeof label !== 'string' || label === '')) {
-    throw new ServingError('INVALID_ARGUMENT', `model "${model}": label must be a non-empty string`, { model });
-  }
-  return selector;
-}
-
-const NEVER_ABORTED = new AbortController().signal;
-
-/** Aborts its signal with DEADLINE_EXCEEDED once `timeoutMs` has passed. */
-class Deadline {
-  readonly #controller = new AbortController();
-  readonly #timer: ReturnType<typeof setTimeout> | undefined;
-
-  constructor(timeoutMs: unknown, model: string) {
-    const details = model ? { model } : {};
-    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) {
-      throw new ServingError('INVALID_ARGUMENT', `timeoutMs must be a positive number of milliseconds, got ${JSON.stringify(timeoutMs)}`, details);
-    }
-    this.#timer = setTimeout(() => {
-      this.#controller.abort(new ServingError('DEADLINE_EXCEEDED', `model "${model}": request did not complete within ${timeoutMs} ms`, details));
-    }, timeoutMs);
-  }
-
-  get signal(): AbortSignal {
-    return this.#controller.signal;
-  }
-
-  clear(): void {
-    clearTimeout(this.#timer);
-  }
-}
-
-/** Settles like `work`, or rejects with the signal's reason as soon as it aborts. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }

@@ -1,15 +1,13 @@
 /**
- * The serving worker's API, as exposed over Comlink: a thin layer over ServingServer that
- * tracks requests by id so the main thread can cancel them, and transfers output buffers
- * instead of copying them.
+ * The control worker's API, as exposed over Comlink: a thin layer over ServingServer that
+ * tracks lookups by id so the main thread can cancel them. Predictions do not pass here: they go
+ * from the main thread straight to runner workers; this worker only says where (`route`).
  */
-import { transfer } from 'comlink';
 import { ServingError } from '../core/serving-error.js';
-import { transferablesOf } from '../loaders/tensor-types.js';
-import type { LookupResponse, PredictResponse, ServerConfig, ServingEvent, WorkerApi } from '../protocol.js';
+import type { LookupResponse, RunnerHost, ServerConfig, ServingEvent, WorkerApi } from '../protocol.js';
 import { ServingServer } from './serving-server.js';
 
-export function createWorkerApi(): WorkerApi {
+export function createWorkerApi(lifeLockHeld: Promise<void> = Promise.resolve()): WorkerApi {
   let server: ServingServer | undefined;
   const inflight = new Map<number, AbortController>();
 
@@ -18,31 +16,28 @@ export function createWorkerApi(): WorkerApi {
     return server;
   };
 
-  const track = async <T>(requestId: number, call: (signal: AbortSignal) => Promise<T>): Promise<T> => {
-    const controller = new AbortController();
-    inflight.set(requestId, controller);
-    try {
-      return await call(controller.signal);
-    } finally {
-      inflight.delete(requestId);
-    }
-  };
-
   return {
-    async start(config: ServerConfig, events: (event: ServingEvent) => void) {
+    async start(config: ServerConfig, events: (event: ServingEvent) => void, host: RunnerHost) {
       if (server) throw new ServingError('FAILED_PRECONDITION', 'the serving worker is already started');
-      server = await ServingServer.create(config);
+      await lifeLockHeld;
+      server = await ServingServer.create(config, { host });
       server.subscribe((event) => {
         void Promise.resolve(events(event)).catch(() => undefined);
       });
-      return server.runtime.info();
+      return server.runtime();
     },
     waitForModels: (timeoutMs) => running().waitForModels(timeoutMs),
-    async predict(requestId, request): Promise<PredictResponse> {
-      const response = await track(requestId, (signal) => running().predict(request, signal));
-      return transfer(response, transferablesOf(Object.values(response.outputs)));
+    route: (selector) => running().route(selector),
+    runnerExited: (runner, reason) => running().runnerExited(runner, reason),
+    async lookup(requestId, request): Promise<LookupResponse> {
+      const controller = new AbortController();
+      inflight.set(requestId, controller);
+      try {
+        return await running().lookup(request, controller.signal);
+      } finally {
+        inflight.delete(requestId);
+      }
     },
-    lookup: (requestId, request): Promise<LookupResponse> => track(requestId, (signal) => running().lookup(request, signal)),
     cancel(requestId) {
       inflight.get(requestId)?.abort(new ServingError('CANCELLED', 'the request was cancelled by the caller'));
     },
@@ -50,7 +45,7 @@ export function createWorkerApi(): WorkerApi {
     metadata: (selector) => running().metadata(selector),
     reloadConfig: (config) => running().reloadConfig(config),
     poll: () => running().pollNow(),
-    metrics: () => running().metrics(),
+    runtime: () => running().runtime(),
     storageList: () => running().storage.list(),
     storageDelete: (model, version) => running().storage.delete(model, version),
     storageUsage: () => running().storage.usage(),

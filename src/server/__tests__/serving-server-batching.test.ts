@@ -1,5 +1,5 @@
 /**
- * Batching through ServingServer in Node, with the real onnxruntime-web (WASM) running the
+ * Batching through InProcessServing in Node, with the real onnxruntime-web (WASM) running the
  * generated MLP: merged runs, each caller's own rows, padding, queue limits, deadlines and
  * cancellation while queued, the load-time batch-dimension check, and unload waiting for
  * batched requests.
@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BatchingConfig, ModelConfig, PredictResponse, TensorData } from '../../protocol.js';
 import { FakeRepository } from '../../test-util/fake-repository.js';
 import { loadOnnxModels, type MlpOptions } from '../../test-util/onnx-models.js';
-import { ServingServer } from '../serving-server.js';
+import { InProcessServing } from '../../test-util/in-process-serving.js';
 
 const onnx = await loadOnnxModels();
 const MLP: MlpOptions = { inputSize: 16, hidden: 32, outputSize: 4, seed: 1 };
@@ -35,9 +35,9 @@ function expectOwnRows(response: PredictResponse, x: Float32Array, rows: number)
 
 const outcome = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string }) => e.code ?? String(e));
 
-describe('ServingServer with batching (onnxruntime-web WASM)', () => {
+describe('InProcessServing with batching (onnxruntime-web WASM)', () => {
   let repo: FakeRepository;
-  let server: ServingServer | undefined;
+  let server: InProcessServing | undefined;
 
   beforeEach(async () => {
     repo = new FakeRepository();
@@ -49,9 +49,9 @@ describe('ServingServer with batching (onnxruntime-web WASM)', () => {
     server = undefined;
   });
 
-  async function start(batching: BatchingConfig | undefined, models: ModelConfig[] = []): Promise<ServingServer> {
+  async function start(batching: BatchingConfig | undefined, models: ModelConfig[] = []): Promise<InProcessServing> {
     const mlp: ModelConfig = { name: 'mlp', basePath: repo.basePath('mlp'), ...(batching ? { batching } : {}) };
-    server = await ServingServer.create(
+    server = await InProcessServing.create(
       { pollIntervalMs: 0, executionProviders: ['wasm'], wasm: { numThreads: 1 }, maxLoadRetries: 0, models: [mlp, ...models] },
       { fetch: repo.fetch },
     );
@@ -108,7 +108,7 @@ describe('ServingServer with batching (onnxruntime-web WASM)', () => {
     const late = await outcome(s.predict({ model: 'mlp', inputs: inputsOf(features(1, 1), 1), timeoutMs: 20 }));
     expect(late).toBe('DEADLINE_EXCEEDED');
     const controller = new AbortController();
-    const cancelled = s.predict({ model: 'mlp', inputs: inputsOf(features(1, 2), 1) }, controller.signal);
+    const cancelled = s.predict({ model: 'mlp', inputs: inputsOf(features(1, 2), 1), signal: controller.signal });
     controller.abort();
     expect(await outcome(cancelled)).toBe('CANCELLED');
     // Four rows fill a batch, which runs without waiting for the timeout; the removed requests are not in it.

@@ -1,5 +1,5 @@
 /**
- * ServingServer end to end in Node: the real onnxruntime-web (WASM backend) runs models that
+ * InProcessServing end to end in Node: the real onnxruntime-web (WASM backend) runs models that
  * scripts/onnx-models.mjs generates, fetched from an in-memory repository through a fake fetch.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import { ServingError } from '../../core/serving-error.js';
 import type { ModelConfig, PredictResponse, ServerConfig, TensorData } from '../../protocol.js';
 import { FakeRepository } from '../../test-util/fake-repository.js';
 import { loadOnnxModels, type MlpOptions } from '../../test-util/onnx-models.js';
-import { ServingServer } from '../serving-server.js';
+import { InProcessServing } from '../../test-util/in-process-serving.js';
 
 const onnx = await loadOnnxModels();
 
@@ -57,9 +57,9 @@ function thrownBy(fn: () => unknown): unknown {
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 
-describe('ServingServer with onnxruntime-web (WASM) and a fetched repository', () => {
+describe('InProcessServing with onnxruntime-web (WASM) and a fetched repository', () => {
   let repo: FakeRepository;
-  let server: ServingServer | undefined;
+  let server: InProcessServing | undefined;
 
   beforeEach(async () => {
     repo = new FakeRepository();
@@ -73,8 +73,8 @@ describe('ServingServer with onnxruntime-web (WASM) and a fetched repository', (
 
   const model = (name: string, extra: Partial<ModelConfig> = {}): ModelConfig => ({ name, basePath: repo.basePath(name), ...extra });
 
-  async function start(config: Partial<ServerConfig> = {}): Promise<ServingServer> {
-    server = await ServingServer.create(
+  async function start(config: Partial<ServerConfig> = {}): Promise<InProcessServing> {
+    server = await InProcessServing.create(
       { pollIntervalMs: 0, executionProviders: ['wasm'], wasm: { numThreads: 1 }, maxLoadRetries: 0, models: [model('mlp')], ...config },
       { fetch: repo.fetch },
     );
@@ -288,7 +288,7 @@ describe('ServingServer with onnxruntime-web (WASM) and a fetched repository', (
   });
 
   it('create() rejects a malformed model version policy instead of failing at the first poll', async () => {
-    const created = ServingServer.create({ pollIntervalMs: 0, models: [model('mlp', { modelVersionPolicy: { latest: null } as never })] }, { fetch: repo.fetch });
+    const created = InProcessServing.create({ pollIntervalMs: 0, models: [model('mlp', { modelVersionPolicy: { latest: null } as never })] }, { fetch: repo.fetch });
     expect(await rejectionOf(created)).toMatchObject({ code: 'INVALID_ARGUMENT', model: 'mlp', message: expect.stringContaining('latest must be an object') });
   });
 });

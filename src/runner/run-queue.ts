@@ -12,6 +12,8 @@
  * lets them in first. After short runs it does not: hardly anything can have piled up, and the
  * yield measured as costly as a small model's run (Silero p50 1.2 → 2.4 ms in Chromium).
  */
+import { yieldToEventLoop } from '../core/yield-to-event-loop.js';
+
 export const YIELD_AFTER_MS = 4;
 
 export class RunQueue {
@@ -58,34 +60,4 @@ export class RunQueue {
     result.catch(() => undefined);
     return result;
   }
-}
-
-/**
- * Resolves after one macrotask turn, so that due timers and incoming messages run first. Not
- * `scheduler.yield()`: its continuation is prioritised ahead of those very tasks; and not
- * `setTimeout(0)`, which is clamped to 4 ms once nested.
- */
-export function yieldToEventLoop(): Promise<void> {
-  // Node (unit tests) runs every port's messages before setImmediate callbacks, in the order
-  // the ports were created rather than posted to: there, setImmediate is the honest yield.
-  const setImmediate = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate;
-  if (setImmediate) return new Promise((resolve) => void setImmediate(resolve));
-  return new Promise((resolve) => {
-    resumers.push(resolve);
-    yieldPort().postMessage(null);
-  });
-}
-
-// One channel for every yield: creating a MessageChannel per run cost more than the run of a
-// small model (0.12 ms of a 0.37 ms MLP predict, measured in Chromium).
-let port: MessagePort | undefined;
-const resumers: (() => void)[] = [];
-
-function yieldPort(): MessagePort {
-  if (!port) {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => resumers.shift()?.();
-    port = channel.port2;
-  }
-  return port;
 }

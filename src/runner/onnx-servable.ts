@@ -1,20 +1,22 @@
 /**
- * OnnxServable: one loaded ONNX model version — an inference session, its signature and the
- * queue that keeps its runs one at a time. Made and released only by `OnnxLoader`.
+ * OnnxServable: one loaded ONNX model version inside a runner — an inference session, its
+ * signature, and the way its runs reach the session. Made and released only by the runner's
+ * loading code (`load-onnx-servable.ts`).
  *
- * `run()` takes inputs that were already validated against `signature` and returns outputs as
- * wire tensors whose data arrays own their buffers (safe to transfer). With batching enabled
- * (`enableBatching()`, by the loader before the first run) every run goes through a
- * BatchingSession, whose scheduler then is the session's queue; otherwise through the RunQueue.
+ * `run()` takes inputs already validated against `signature` and returns outputs as wire tensors
+ * whose data arrays own their buffers (safe to transfer). Every session run goes through the
+ * runner's one RunQueue — one run at a time per ORT instance, across all its sessions and
+ * warm-ups, which WebGPU (JSEP) requires — and, when the model configures batching, first through
+ * a BatchingSession that merges concurrent requests into one run.
  */
 import type * as Ort from 'onnxruntime-web';
-import { assertBatchable, type BatchingOptions } from '../batching/batching-options.js';
 import { BatchingSession, type BatchedRun } from '../batching/batching-session.js';
+import type { BatchingOptions } from '../batching/batching-options.js';
 import type { ServableId } from '../core/servable-id.js';
 import type { ExecutionProvider, Signature, TensorData, TensorSpec, TensorType } from '../protocol.js';
+import { isTensorType } from '../loaders/tensor-types.js';
 import type { OrtModule } from './ort-runtime.js';
-import { RunQueue } from './run-queue.js';
-import { isTensorType } from './tensor-types.js';
+import type { RunQueue } from './run-queue.js';
 
 export interface RunResult {
   readonly outputs: Record<string, TensorData>;
@@ -22,60 +24,55 @@ export interface RunResult {
   readonly batch?: BatchedRun;
 }
 
+export interface OnnxServableOptions {
+  readonly id: ServableId;
+  readonly ort: OrtModule;
+  readonly session: Ort.InferenceSession;
+  readonly provider: ExecutionProvider;
+  /** The runner's queue: shared by every session of one ORT instance. */
+  readonly queue: RunQueue;
+  /** Merge concurrent runs (the signature must have a batch dimension: `assertBatchable`). */
+  readonly batching?: BatchingOptions;
+}
+
 export class OnnxServable {
-  readonly kind = 'onnx' as const;
+  readonly id: ServableId;
   readonly signature: Signature;
   readonly provider: ExecutionProvider;
   readonly #ort: OrtModule;
   readonly #session: Ort.InferenceSession;
-  readonly #queue = new RunQueue();
-  #batching: BatchingSession | undefined;
-  #runs = 0;
+  readonly #queue: RunQueue;
+  readonly #batching: BatchingSession | undefined;
 
-  constructor(ort: OrtModule, session: Ort.InferenceSession, provider: ExecutionProvider) {
-    this.#ort = ort;
-    this.#session = session;
-    this.provider = provider;
-    this.signature = signatureOf(session);
-  }
-
-  /** Session runs completed so far. */
-  get runs(): number {
-    return this.#runs;
-  }
-
-  /** Requests waiting for the session. */
-  get queued(): number {
-    return this.#batching ? this.#batching.queued : this.#queue.waiting;
+  constructor(options: OnnxServableOptions) {
+    this.id = options.id;
+    this.#ort = options.ort;
+    this.#session = options.session;
+    this.#queue = options.queue;
+    this.provider = options.provider;
+    this.signature = signatureOf(options.session);
+    this.#batching = options.batching
+      ? new BatchingSession(options.id, options.batching, (inputs, outputs) => this.#queue.enqueue(() => this.#runSession(inputs, outputs)))
+      : undefined;
   }
 
   /**
-   * Routes every later run through a BatchingSession. Called once, by the loader, before the
-   * first run. Throws FAILED_PRECONDITION when the signature has no batch dimension.
-   */
-  enableBatching(id: ServableId, options: BatchingOptions): void {
-    assertBatchable(id, this.signature);
-    this.#batching = new BatchingSession(id, options, (inputs, outputs) => this.#runSession(inputs, outputs));
-  }
-
-  /**
-   * Runs the request: alone, after the runs queued before it, or merged into a batch with
-   * others when batching is enabled. Rejects with `signal.reason` when aborted before it
-   * starts, and with UNAVAILABLE when the batch queue is full.
+   * Runs the request: after the runs queued before it, or merged into a batch with others when
+   * batching is configured. Rejects with `signal.reason` when aborted before it starts, and with
+   * UNAVAILABLE when the batch queue is full.
    */
   async run(inputs: Readonly<Record<string, TensorData>>, outputs?: readonly string[], signal?: AbortSignal): Promise<RunResult> {
     if (this.#batching) return this.#batching.run(inputs, outputs, signal);
     return { outputs: await this.#queue.enqueue(() => this.#runSession(inputs, outputs), signal) };
   }
 
-  /** One session run; never called concurrently (the RunQueue or the batch scheduler sees to it). */
+  /** One session run; never called concurrently with another of this ORT instance (the RunQueue sees to it). */
   async #runSession(inputs: Readonly<Record<string, TensorData>>, outputs?: readonly string[]): Promise<Record<string, TensorData>> {
     const feeds: Record<string, Ort.Tensor> = {};
     for (const [name, tensor] of Object.entries(inputs)) {
       feeds[name] = new this.#ort.Tensor(tensor.type, tensor.data as Ort.Tensor.DataType, tensor.dims);
     }
     const results = outputs ? await this.#session.run(feeds, [...outputs]) : await this.#session.run(feeds);
-    this.#runs += 1;
     const out: Record<string, TensorData> = {};
     for (const [name, tensor] of Object.entries(results)) {
       out[name] = { type: tensor.type as TensorType, data: tensor.data as TensorData['data'], dims: [...tensor.dims] };
@@ -102,6 +99,6 @@ function specsOf(metadata: readonly Ort.InferenceSession.ValueMetadata[]): Tenso
   });
 }
 
-export function signatureOf(session: Ort.InferenceSession): Signature {
+function signatureOf(session: Ort.InferenceSession): Signature {
   return { inputs: specsOf(session.inputMetadata), outputs: specsOf(session.outputMetadata) };
 }

@@ -1,19 +1,31 @@
 /**
- * OrtRuntime: the worker's one onnxruntime-web instance.
+ * OrtRuntime: a runner's one onnxruntime-web instance.
  *
- * - ORT is imported lazily, so it lands in its own chunk: ORT's threaded WASM starts pthread
- *   workers from the script that contains ORT, and they must not boot the whole serving worker.
+ * - ORT is imported statically but built into a chunk of its own (vite.config.ts): ORT's threaded
+ *   WASM starts pthread workers from the script that contains ORT, and they must not boot a runner.
  * - `env` is configured once, before the first session: ORT reads it at initialisation and a
  *   failed WASM initialisation cannot be retried in the same worker.
  * - Sessions are created on the first execution provider of the preference list that works,
  *   trying each explicitly, so the provider actually used — and why earlier ones were skipped —
  *   is known and reported (ORT's own list fallback is silent about both).
  */
-import type * as Ort from 'onnxruntime-web';
+import * as Ort from 'onnxruntime-web';
 import { ServingError } from '../core/serving-error.js';
 import type { ExecutionProvider, RuntimeInfo } from '../protocol.js';
 
 export type OrtModule = typeof Ort;
+
+/** The part of a GPUDevice this runtime uses (the WebGPU types are not part of the TS DOM lib). */
+export interface GPUDeviceLike {
+  readonly lost: Promise<{ readonly reason?: string; readonly message?: string }>;
+  destroy(): void;
+}
+
+/**
+ * y = Identity(x), float32 [1]: the smallest model that proves the WASM runtime starts.
+ * Bytes of the ONNX ModelProto (ir_version 8, opset 13), written out by hand.
+ */
+const PROBE_MODEL = onnxIdentityModel();
 
 export interface OrtRuntimeOptions {
   readonly numThreads?: number;
@@ -40,7 +52,7 @@ export class OrtRuntime {
 
   /** The configured ORT module (imported and configured on first use). */
   module(): Promise<OrtModule> {
-    this.#module ??= import('onnxruntime-web').then((ort) => {
+    this.#module ??= Promise.resolve(Ort).then((ort) => {
       ort.env.wasm.proxy = false;
       ort.env.wasm.numThreads = this.#options.numThreads ?? defaultThreadCount();
       if (this.#options.wasmPaths !== undefined) ort.env.wasm.wasmPaths = this.#options.wasmPaths;
@@ -80,15 +92,67 @@ export class OrtRuntime {
         const session = await ort.InferenceSession.create(bytes, {
           executionProviders: [provider],
           graphOptimizationLevel: 'all',
+          // 3 = errors only: WebGPU session creation otherwise prints its node-assignment
+          // warnings through console.error (env.logLevel does not reach them).
+          logSeverityLevel: 3,
           ...(externalData ? { externalData } : {}),
         });
+        if (provider === 'webgpu') this.#watchDevice(ort);
         return { session, provider, skipped };
       } catch (error) {
         skipped.push(`${provider}: ${(error as Error).message ?? String(error)}`);
       }
     }
-    throw new ServingError('INVALID_ARGUMENT', `no execution provider could create an inference session (${skipped.join('; ')})`);
+    throw await this.#creationFailure(ort, skipped);
   }
+
+  /**
+   * Tells a runtime that cannot start from a model it cannot load: when every provider failed,
+   * a built-in two-node model is tried on WASM. If that fails too, the runtime itself is broken
+   * (its `.wasm` missing or not `application/wasm`, a CSP without 'wasm-unsafe-eval', an
+   * initialisation that failed earlier — ORT never retries one): UNAVAILABLE naming the asset,
+   * and this runner is of no further use. Otherwise the model is at fault: INVALID_ARGUMENT.
+   */
+  async #creationFailure(ort: OrtModule, skipped: readonly string[]): Promise<ServingError> {
+    const reasons = skipped.join('; ');
+    try {
+      const probe = await ort.InferenceSession.create(PROBE_MODEL.slice(), { executionProviders: ['wasm'], logSeverityLevel: 3 });
+      await probe.release();
+    } catch (error) {
+      this.broken = true;
+      const asset = failedWasmAsset();
+      return new ServingError(
+        'UNAVAILABLE',
+        `onnxruntime-web's WASM runtime could not start${asset ? `: ${asset}` : ''} (${(error as Error).message ?? String(error)}). ` +
+          `Serve ORT's .mjs/.wasm files beside the worker scripts (or set wasm.wasmPaths), as application/wasm, and allow 'wasm-unsafe-eval' in the page's Content-Security-Policy; the next load starts a new runtime.`,
+        { data: { runtimeFailure: true } },
+      );
+    }
+    return new ServingError('INVALID_ARGUMENT', `no execution provider could create an inference session (${reasons})`);
+  }
+
+  /** Set once the runtime cannot start: the runner hosting it must be replaced. */
+  broken = false;
+
+  /** Called with a reason when the WebGPU device of this instance is lost. */
+  onDeviceLost: ((reason: string) => void) | undefined;
+  #deviceWatched = false;
+
+  /** ORT creates its GPUDevice on the first WebGPU session; watching its `lost` promise is how a lost device is noticed. */
+  #watchDevice(ort: OrtModule): void {
+    if (this.#deviceWatched) return;
+    this.#deviceWatched = true;
+    void (async () => {
+      const device = (await (ort.env.webgpu as { device?: Promise<GPUDeviceLike> | GPUDeviceLike }).device) as GPUDeviceLike | undefined;
+      if (!device) return;
+      this.device = device;
+      const info = await device.lost;
+      this.onDeviceLost?.(`WebGPU device lost (${info.reason ?? 'unknown'}${info.message ? `: ${info.message}` : ''})`);
+    })().catch(() => undefined);
+  }
+
+  /** ORT's GPUDevice, once a WebGPU session exists. */
+  device: GPUDeviceLike | undefined;
 
   /** What the runtime knows about itself so far (thread count and adapter once initialised). */
   async info(): Promise<RuntimeInfo> {
@@ -137,4 +201,60 @@ export function defaultThreadCount(): number {
   const scope = globalThis as { crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number } };
   if (scope.crossOriginIsolated !== true) return 1;
   return Math.max(1, Math.min(4, Math.ceil((scope.navigator?.hardwareConcurrency ?? 1) / 2)));
+}
+
+/** A `.wasm` this worker requested that did not answer 200, from the Resource Timing entries. */
+function failedWasmAsset(): string | undefined {
+  const entries = (globalThis.performance?.getEntriesByType?.('resource') ?? []) as (PerformanceEntry & { responseStatus?: number })[];
+  const failed = entries.filter((e) => /\.wasm(\?|$)/.test(e.name) && e.responseStatus !== undefined && e.responseStatus !== 200);
+  const last = failed[failed.length - 1];
+  return last ? `${last.name} answered HTTP ${last.responseStatus || 'error (no response)'}` : undefined;
+}
+
+/** Encodes y = Identity(x) (float32, shape [1]) as an ONNX ModelProto, field by field. */
+function onnxIdentityModel(): Uint8Array {
+  const bytes: number[] = [];
+  const varint = (out: number[], n: number) => {
+    while (n > 0x7f) {
+      out.push((n & 0x7f) | 0x80);
+      n >>>= 7;
+    }
+    out.push(n);
+  };
+  const field = (out: number[], tag: number, body: number[] | string) => {
+    const data = typeof body === 'string' ? [...new TextEncoder().encode(body)] : body;
+    varint(out, (tag << 3) | 2);
+    varint(out, data.length);
+    out.push(...data);
+  };
+  const number = (out: number[], tag: number, n: number) => {
+    varint(out, tag << 3);
+    varint(out, n);
+  };
+  const message = (build: (out: number[]) => void) => {
+    const out: number[] = [];
+    build(out);
+    return out;
+  };
+  // ValueInfoProto { name, type { tensor_type { elem_type FLOAT, shape { dim { dim_value 1 } } } } }
+  const valueInfo = (name: string) => message((v) => {
+    field(v, 1, name);
+    field(v, 2, message((t) => field(t, 1, message((tt) => {
+      number(tt, 1, 1);
+      field(tt, 2, message((shape) => field(shape, 1, message((dim) => number(dim, 1, 1)))));
+    }))));
+  });
+  number(bytes, 1, 8); // ir_version
+  field(bytes, 8, message((opset) => number(opset, 2, 13))); // opset_import { version 13 }
+  field(bytes, 7, message((graph) => {
+    field(graph, 1, message((node) => {
+      field(node, 1, 'x');
+      field(node, 2, 'y');
+      field(node, 4, 'Identity');
+    }));
+    field(graph, 2, 'probe');
+    field(graph, 11, valueInfo('x'));
+    field(graph, 12, valueInfo('y'));
+  }));
+  return Uint8Array.from(bytes);
 }

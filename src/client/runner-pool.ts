@@ -1,0 +1,300 @@
+/**
+ * RunnerPool: the main thread's side of the data plane — it spawns runner workers when the
+ * control plane asks, sends them loads, predictions and unloads in tagged messages on their own
+ * Worker channel (src/protocol/runner.ts has the sequences), and notices when one dies.
+ *
+ * Contract:
+ * - `load()` places a servable on a runner: a new one, or the live runner of `group` when one is
+ *   given. A runner whose load fails and that hosts nothing else is terminated.
+ * - `unload()` drains the servable (the runner finishes its requests in flight) and terminates
+ *   the runner once it hosts nothing: its WASM heap and GPU memory go back to the browser.
+ * - Death (terminated from outside, crash, out of memory, self-close, WASM abort, lost device) is
+ *   seen through a Web Lock each runner holds for its life: every request pending on it rejects
+ *   with UNAVAILABLE (`data.retryable`), and `onExit` tells the owner, once. A runner the pool
+ *   retired itself is not reported.
+ * - `close()` terminates every runner at once; pending requests reject with CANCELLED.
+ */
+import type { BatchedRun } from '../batching/batching-session.js';
+import { watchLifeLock } from '../core/life-lock.js';
+import { MessageOutbox } from '../core/message-outbox.js';
+import { ServingError, describeServable, type ServingErrorJSON } from '../core/serving-error.js';
+import type { DataMessage, FromRunner, PredictMessage, RunnerFault, RunnerLoadResult, RunnerLoadSpec, RunnerReply, ToRunner } from '../protocol/runner.js';
+
+/** What a pending request is told. */
+export interface PendingReply {
+  ok(value: unknown, batch: BatchedRun | undefined): void;
+  fail(error: ServingError): void;
+  /** The runner does not host the servable (any more); `inputs` are handed back. */
+  moved(inputs: unknown): void;
+}
+
+export interface RunnerPoolOptions {
+  /** Starts a runner worker named `name` (the name is its Web Lock). */
+  readonly spawn: (name: string) => Worker;
+  /** A runner ended without being retired. */
+  readonly onExit: (runner: string, reason: string) => void;
+  /** Limit on a runner's start-up. @defaultValue 30000 */
+  readonly startTimeoutMs?: number;
+}
+
+export interface PlacedServable extends RunnerLoadResult {
+  readonly runner: string;
+}
+
+export interface RunnerInfo {
+  readonly runner: string;
+  readonly group?: string;
+  readonly servables: readonly string[];
+  readonly pending: number;
+}
+
+type State = 'starting' | 'up' | 'retired' | 'dead';
+
+class Runner {
+  state: State = 'starting';
+  exitReason: string | undefined;
+  readonly servables = new Set<string>();
+  readonly pending = new Map<number, PendingReply & { readonly key: string }>();
+  readonly outbox: MessageOutbox<DataMessage>;
+  readonly up: Promise<void>;
+
+  constructor(readonly name: string, readonly worker: Worker, readonly group: string | undefined, onPostError: (message: DataMessage, error: unknown) => void) {
+    this.outbox = new MessageOutbox<DataMessage>({
+      post: (message, transfer) => worker.postMessage(message, transfer),
+      wrap: (m) => ({ k: 'many', m }),
+      onError: onPostError,
+    });
+    this.up = new Promise<void>((resolve, reject) => {
+      const onUp = (event: MessageEvent<FromRunner>) => {
+        if (event.data?.k !== 'up') return;
+        worker.removeEventListener('message', onUp);
+        resolve();
+      };
+      worker.addEventListener('message', onUp);
+      worker.addEventListener('error', (event) => reject(new ServingError('UNAVAILABLE', `a runner worker failed to start: ${event.message || 'its script could not be loaded (is runner.worker.js served beside the library, as an ES module?)'}`)), { once: true });
+    });
+  }
+
+  post(message: ToRunner, transfer: Transferable[] = []): void {
+    this.worker.postMessage(message, transfer);
+  }
+}
+
+export class RunnerPool {
+  readonly #options: RunnerPoolOptions;
+  readonly #runners = new Map<string, Runner>();
+  #nextId = 1;
+  #closed = false;
+
+  constructor(options: RunnerPoolOptions) {
+    this.#options = options;
+  }
+
+  /** Places the servable `spec` describes on a runner; rejects with the load's ServingError. */
+  async load(spec: RunnerLoadSpec, group?: string): Promise<PlacedServable> {
+    const runner = await this.#runnerFor(group);
+    const transfer = [spec.modelBytes.buffer, ...spec.externalData.map((f) => f.data.buffer), ...(spec.warmup ? [spec.warmup.buffer] : [])].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
+    try {
+      const result = (await this.#control(runner, spec.key, (id) => runner.post({ k: 'load', id, spec }, [...new Set(transfer)]))) as RunnerLoadResult;
+      runner.servables.add(spec.key);
+      return { ...result, runner: runner.name };
+    } catch (error) {
+      if (runner.servables.size === 0) this.#retire(runner);
+      throw error;
+    }
+  }
+
+  /** Drains `key` on `runner`, releases it, and terminates the runner when it hosts nothing else. Resolves when done (at once for a runner already gone). */
+  async unload(runnerName: string, key: string): Promise<void> {
+    const runner = this.#runners.get(runnerName);
+    if (!runner || runner.state !== 'up') return;
+    // Resolves once the runner has finished the servable's requests in flight and released it.
+    await this.#control(runner, key, (id) => runner.post({ k: 'unload', id, s: key })).catch(() => undefined);
+    runner.servables.delete(key);
+    if (runner.servables.size === 0) this.#retire(runner);
+  }
+
+  /**
+   * Sends a prediction to `runnerName`, coalesced with the others issued in the same task.
+   * Returns the request id (for `cancel`), or undefined when that runner is gone — the caller
+   * then asks for the route again.
+   */
+  predict(runnerName: string, message: Omit<PredictMessage, 'k' | 'id'>, transfer: readonly Transferable[], reply: PendingReply): number | undefined {
+    const runner = this.#runners.get(runnerName);
+    if (!runner || runner.state !== 'up') return undefined;
+    const id = this.#nextId++;
+    runner.pending.set(id, { ...reply, key: message.s });
+    runner.outbox.push({ k: 'p', id, s: message.s, i: message.i, ...(message.o !== undefined ? { o: message.o } : {}) }, transfer);
+    return id;
+  }
+
+  /** Asks the runner to drop a request it has not started; the caller has already answered its own caller. */
+  cancel(runnerName: string, id: number): void {
+    const runner = this.#runners.get(runnerName);
+    if (!runner?.pending.delete(id)) return;
+    runner.outbox.push({ k: 'x', id });
+  }
+
+  /** The runners alive now. */
+  list(): RunnerInfo[] {
+    return [...this.#runners.values()]
+      .filter((r) => r.state === 'up')
+      .map((r) => ({ runner: r.name, ...(r.group !== undefined ? { group: r.group } : {}), servables: [...r.servables], pending: r.pending.size }));
+  }
+
+  /** Fault injection for tests and chaos drills: `terminate` kills the worker as the browser would; the others are carried out inside it. */
+  fault(runnerName: string, fault: RunnerFault | 'terminate', ms?: number): void {
+    const runner = this.#runners.get(runnerName);
+    if (!runner) throw new ServingError('NOT_FOUND', `no runner named "${runnerName}" (runners: ${[...this.#runners.keys()].join(', ') || 'none'})`);
+    if (fault === 'terminate') runner.worker.terminate();
+    else runner.post({ k: 'fault', fault, ...(ms !== undefined ? { ms } : {}) });
+  }
+
+  /** Terminates every runner and takes no more loads; whatever is pending rejects with `reason`. */
+  close(reason: ServingError): void {
+    this.#closed = true;
+    this.terminateAll(reason);
+  }
+
+  /** Terminates every runner (none is reported as exited); whatever is pending rejects with `reason`. */
+  terminateAll(reason: ServingError): void {
+    for (const runner of this.#runners.values()) {
+      runner.state = 'retired';
+      runner.worker.terminate();
+      this.#rejectPending(runner, () => reason);
+    }
+    this.#runners.clear();
+  }
+
+  async #runnerFor(group: string | undefined): Promise<Runner> {
+    if (this.#closed) throw new ServingError('CANCELLED', 'the serving runtime was closed');
+    if (group !== undefined) {
+      const shared = [...this.#runners.values()].find((r) => r.group === group && (r.state === 'up' || r.state === 'starting'));
+      if (shared) {
+        await shared.up;
+        return shared;
+      }
+    }
+    return this.#spawn(group);
+  }
+
+  async #spawn(group: string | undefined): Promise<Runner> {
+    const name = `browserving-runner-${crypto.randomUUID()}`;
+    let worker: Worker;
+    try {
+      worker = this.#options.spawn(name);
+    } catch (error) {
+      throw ServingError.from(error, {}, 'UNAVAILABLE');
+    }
+    const runner = new Runner(name, worker, group, (message, error) => this.#postFailed(runner, message, error));
+    this.#runners.set(name, runner);
+    worker.addEventListener('message', (event: MessageEvent<FromRunner>) => this.#onMessage(runner, event.data));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeoutMs = this.#options.startTimeoutMs ?? 30_000;
+    try {
+      await Promise.race([
+        runner.up,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new ServingError('UNAVAILABLE', `a runner worker did not start within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    } catch (error) {
+      this.#retire(runner);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    runner.state = 'up';
+    this.#watchLife(runner);
+    return runner;
+  }
+
+  /** The lock the runner holds for its life is granted to us once it is gone. */
+  #watchLife(runner: Runner): void {
+    watchLifeLock(runner.name, () => this.#died(runner));
+  }
+
+  #died(runner: Runner): void {
+    if (runner.state === 'retired' || runner.state === 'dead') return;
+    runner.state = 'dead';
+    this.#runners.delete(runner.name);
+    const reason = runner.exitReason ?? 'the runner worker ended (terminated, crashed or out of memory)';
+    this.#rejectPending(runner, (key) => {
+      const [model, version] = splitKey(key);
+      return new ServingError('UNAVAILABLE', `${describeServable(model, version)}: ${reason} while serving this request; it is being restarted — retry the request`, { model, ...(version !== undefined ? { version } : {}), data: { retryable: true } });
+    });
+    this.#options.onExit(runner.name, reason);
+  }
+
+  #retire(runner: Runner): void {
+    if (runner.state === 'retired' || runner.state === 'dead') return;
+    runner.state = 'retired';
+    this.#runners.delete(runner.name);
+    runner.worker.terminate();
+    this.#rejectPending(runner, () => new ServingError('UNAVAILABLE', 'the runner was retired', { data: { retryable: true } }));
+  }
+
+  #rejectPending(runner: Runner, error: (key: string) => ServingError): void {
+    const pending = [...runner.pending.values()];
+    runner.pending.clear();
+    for (const reply of pending) reply.fail(error(reply.key));
+  }
+
+  #onMessage(runner: Runner, message: FromRunner): void {
+    switch (message.k) {
+      case 'many':
+        for (const reply of message.m) this.#settle(runner, reply);
+        return;
+      case 'exit':
+        runner.exitReason = message.reason;
+        return;
+      case 'up':
+        return;
+      default:
+        this.#settle(runner, message);
+    }
+  }
+
+  #settle(runner: Runner, reply: RunnerReply): void {
+    const pending = runner.pending.get(reply.id);
+    if (!pending) return; // cancelled, or answered already
+    runner.pending.delete(reply.id);
+    if (reply.k === 'ok') pending.ok(reply.value, reply.n);
+    else if (reply.k === 'err') pending.fail(ServingError.fromJSON(reply.error as ServingErrorJSON));
+    else pending.moved(reply.i);
+  }
+
+  /** A message that could not be posted is the caller's data (ours always clone). */
+  #postFailed(runner: Runner, message: DataMessage, error: unknown): void {
+    const pending = runner.pending.get(message.id);
+    if (message.k !== 'p' || !pending) return;
+    runner.pending.delete(message.id);
+    const [model, version] = splitKey(message.s);
+    const cause = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    pending.fail(new ServingError('INVALID_ARGUMENT', `${describeServable(model, version)}: the request's inputs cannot be sent to the worker (${cause}); inputs must be { type, data, dims } objects of typed arrays that are not detached (pass transferInputs: false to keep using an input after predict)`, { model, ...(version !== undefined ? { version } : {}) }));
+  }
+
+  /** A load/unload round trip on the runner's channel. */
+  #control(runner: Runner, key: string, send: (id: number) => void): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const id = this.#nextId++;
+      runner.pending.set(id, { key, ok: (value) => resolve(value), fail: reject, moved: () => reject(new ServingError('INTERNAL', 'a control message was answered as moved')) });
+      try {
+        send(id);
+      } catch (error) {
+        runner.pending.delete(id);
+        reject(ServingError.from(error));
+      }
+    });
+  }
+}
+
+/** A servable key (`servableIdKey`: `"vad"@2`) → [model, version]. */
+function splitKey(key: string): [string, number | undefined] {
+  const at = key.lastIndexOf('@');
+  try {
+    return [JSON.parse(key.slice(0, at)) as string, Number(key.slice(at + 1))];
+  } catch {
+    return [key, undefined];
+  }
+}

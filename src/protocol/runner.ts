@@ -1,0 +1,108 @@
+/**
+ * The data-plane contract between the main thread and a runner worker — types only.
+ *
+ * A runner is a dedicated Worker spawned by the main thread (on the control worker's request)
+ * that hosts one onnxruntime-web instance and the ONNX servables given to it. Messages travel on
+ * the runner's own Worker channel as plain structured data, tagged by `k`; tensor buffers are
+ * transferred, never copied. No Comlink: one tagged message is the whole envelope.
+ *
+ * Worked sequences (who sends what, in which order):
+ *
+ *   start-up                 main: new Worker(runner.worker.js, { name })
+ *                            runner: holds the Web Lock `name` for its whole life, then → { k: 'up' }
+ *                            main: requests the same lock; it is granted only when the runner is gone
+ *                            (terminated, crashed, out of memory, closed): that is how death is seen,
+ *                            within milliseconds and without a heartbeat a long WASM run would starve.
+ *
+ *   load                     main → { k: 'load', id, spec } (model bytes transferred)
+ *                            runner → { k: 'ok', id, value: LoadResult } | { k: 'err', id, error }
+ *
+ *   predict                  main → { k: 'p', id, s, i, o? }  (several in one task: { k: 'many', m: [...] })
+ *                            runner → { k: 'ok', id, value: outputs, n? } | { k: 'err', id, error }
+ *                                     | { k: 'moved', id } when `s` is not (or no longer) hosted:
+ *                            the client asks the control plane for the route again and re-sends.
+ *   cancel                   main → { k: 'x', id }: a request still queued leaves with CANCELLED.
+ *
+ *   unload (drain)           main removes the servable's routes first, so nothing new is sent;
+ *                            main → { k: 'unload', id, s }: runner waits for the servable's
+ *                            in-flight requests, releases the session → { k: 'ok', id };
+ *                            main terminates the runner when it hosts nothing more.
+ *
+ *   death mid-request        runner dies with requests in flight → the lock is granted on the
+ *                            main thread → every pending request of that runner rejects with
+ *                            UNAVAILABLE (data.retryable = true) → the control worker is told
+ *                            (`runnerExited`) and reloads the runner's versions in a new runner
+ *                            from the artifact store (no network) → new routes are pushed.
+ *   fatal in the runner      a WebAssembly.RuntimeError (WASM abort) or a lost WebGPU device:
+ *                            runner → { k: 'exit', reason } and closes itself; then as above.
+ */
+import type { BatchedRun } from '../batching/batching-session.js';
+import type { BatchingOptions } from '../batching/batching-options.js';
+import type { ServingErrorJSON } from '../core/serving-error.js';
+import type { ExecutionProvider, RuntimeInfo, Signature, TensorData } from '../protocol.js';
+
+/** What a runner needs to host one ONNX servable. */
+export interface RunnerLoadSpec {
+  /** `servableIdKey(id)`, e.g. `"vad"@2`: how predictions name the servable. */
+  readonly key: string;
+  readonly model: string;
+  readonly version: number;
+  /** `model.onnx`'s bytes. */
+  readonly modelBytes: Uint8Array;
+  /** ONNX external-data files, by the path the model refers to them with. */
+  readonly externalData: readonly { readonly path: string; readonly data: Uint8Array }[];
+  readonly providers: readonly ExecutionProvider[];
+  readonly warmupRuns: number;
+  /** `warmup.json`'s bytes, when the version has one and warm-up runs are configured. */
+  readonly warmup?: Uint8Array;
+  readonly batching?: BatchingOptions;
+  /** ORT settings of the runner's instance; read by its first load. */
+  readonly wasm: { readonly numThreads?: number; readonly wasmPaths?: string };
+}
+
+export interface RunnerLoadResult {
+  readonly signature: Signature;
+  readonly provider: ExecutionProvider;
+  /** Why preferred providers were skipped. */
+  readonly skipped: readonly string[];
+  readonly runtime: RuntimeInfo;
+}
+
+export interface PredictMessage {
+  readonly k: 'p';
+  readonly id: number;
+  /** The servable's key. */
+  readonly s: string;
+  readonly i: Readonly<Record<string, TensorData>>;
+  readonly o?: readonly string[];
+}
+
+/** Fault injection, for tests and chaos drills. */
+export type RunnerFault = 'close' | 'abort' | 'device-destroy' | 'hang';
+
+export interface CancelMessage {
+  readonly k: 'x';
+  readonly id: number;
+}
+
+/** What the main thread's outbox coalesces: predictions and cancellations, in the order issued. */
+export type DataMessage = PredictMessage | CancelMessage;
+
+export type ToRunner =
+  | DataMessage
+  | { readonly k: 'many'; readonly m: readonly DataMessage[] }
+  | { readonly k: 'load'; readonly id: number; readonly spec: RunnerLoadSpec }
+  | { readonly k: 'unload'; readonly id: number; readonly s: string }
+  | { readonly k: 'fault'; readonly fault: RunnerFault; readonly ms?: number };
+
+export type RunnerReply =
+  | { readonly k: 'ok'; readonly id: number; readonly value: unknown; readonly n?: BatchedRun }
+  | { readonly k: 'err'; readonly id: number; readonly error: ServingErrorJSON }
+  /** The inputs come back (transferred) so the client can send them where the servable is now. */
+  | { readonly k: 'moved'; readonly id: number; readonly i: unknown };
+
+export type FromRunner =
+  | RunnerReply
+  | { readonly k: 'many'; readonly m: readonly RunnerReply[] }
+  | { readonly k: 'up' }
+  | { readonly k: 'exit'; readonly reason: string };

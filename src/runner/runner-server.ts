@@ -1,0 +1,201 @@
+/**
+ * RunnerServer: what a runner worker hosts — one onnxruntime-web instance and the ONNX
+ * servables the control plane placed on it — and the runner's side of the data-plane protocol
+ * (`src/protocol/runner.ts`, where the message sequences are).
+ *
+ * Contract:
+ * - Every request is answered exactly once: `ok`, `err` (a ServingError), or `moved` when the
+ *   servable it names is not hosted here or is being unloaded.
+ * - Runs of all servables go through one RunQueue (one run at a time per ORT instance).
+ * - `unload` waits for the servable's requests in flight (the data plane's handles), then
+ *   releases the session.
+ * - A WebAssembly.RuntimeError (WASM abort, out-of-bounds access) or a lost WebGPU device leaves
+ *   the instance unusable: the runner answers what it can, says `exit` and closes, and the main
+ *   thread replaces it.
+ */
+import { MessageOutbox } from '../core/message-outbox.js';
+import { ServingError, describeServable } from '../core/serving-error.js';
+import { validatePredictInputs } from '../loaders/signature-validation.js';
+import { transferablesOf } from '../loaders/tensor-types.js';
+import type { FromRunner, PredictMessage, RunnerFault, RunnerLoadResult, RunnerLoadSpec, RunnerReply, ToRunner } from '../protocol/runner.js';
+import { loadOnnxServable } from './load-onnx-servable.js';
+import type { OnnxServable } from './onnx-servable.js';
+import { OrtRuntime } from './ort-runtime.js';
+import { RunQueue } from './run-queue.js';
+
+interface Hosted {
+  readonly servable: OnnxServable;
+  inflight: number;
+  draining: boolean;
+  drained?: () => void;
+}
+
+export interface RunnerScope {
+  post(message: FromRunner, transfer: Transferable[]): void;
+  /** Ends the worker (self.close). */
+  close(): void;
+}
+
+export class RunnerServer {
+  readonly #scope: RunnerScope;
+  readonly #outbox: MessageOutbox<RunnerReply>;
+  readonly #queue = new RunQueue();
+  readonly #hosted = new Map<string, Hosted>();
+  readonly #cancels = new Map<number, AbortController>();
+  #runtime: OrtRuntime | undefined;
+  #exiting = false;
+
+  constructor(scope: RunnerScope) {
+    this.#scope = scope;
+    this.#outbox = new MessageOutbox<RunnerReply>({
+      post: (message, transfer) => scope.post(message as FromRunner, transfer),
+      wrap: (m) => ({ k: 'many', m }),
+      // Outputs are fresh ORT arrays: a failure to post one is ours.
+      onError: (reply, error) => scope.post({ k: 'err', id: reply.id, error: ServingError.from(error).toJSON() }, []),
+    });
+  }
+
+  handle(message: ToRunner): void {
+    switch (message.k) {
+      case 'p':
+        this.#predict(message);
+        return;
+      case 'many':
+        for (const m of message.m) this.handle(m);
+        return;
+      case 'x':
+        this.#cancels.get(message.id)?.abort(new ServingError('CANCELLED', 'the request was cancelled by the caller'));
+        return;
+      case 'load':
+        this.#answer(message.id, this.#load(message.spec));
+        return;
+      case 'unload':
+        this.#answer(message.id, this.#unload(message.s));
+        return;
+      case 'fault':
+        this.#fault(message.fault, message.ms);
+        return;
+    }
+  }
+
+  #predict(m: PredictMessage): void {
+    const hosted = this.#hosted.get(m.s);
+    if (!hosted || hosted.draining || this.#exiting) {
+      this.#outbox.push({ k: 'moved', id: m.id, i: m.i }, safeTransferables(m.i));
+      return;
+    }
+    const { servable } = hosted;
+    const controller = new AbortController();
+    this.#cancels.set(m.id, controller);
+    hosted.inflight += 1;
+    const done = () => {
+      this.#cancels.delete(m.id);
+      hosted.inflight -= 1;
+      if (hosted.inflight === 0) hosted.drained?.();
+    };
+    let running;
+    try {
+      validatePredictInputs(servable.id, servable.signature, m.i, m.o);
+      running = servable.run(m.i, m.o, controller.signal);
+    } catch (error) {
+      done();
+      this.#outbox.push({ k: 'err', id: m.id, error: ServingError.from(error, { model: servable.id.name, version: servable.id.version }).toJSON() });
+      return;
+    }
+    running.then(
+      ({ outputs, batch }) => {
+        done();
+        this.#outbox.push(batch ? { k: 'ok', id: m.id, value: outputs, n: batch } : { k: 'ok', id: m.id, value: outputs }, transferablesOf(Object.values(outputs)));
+      },
+      (error: unknown) => {
+        done();
+        this.#outbox.push({ k: 'err', id: m.id, error: this.#runFailure(servable, error).toJSON() });
+      },
+    );
+  }
+
+  /** A run's error as the caller sees it; a WASM abort also ends this runner. */
+  #runFailure(servable: OnnxServable, error: unknown): ServingError {
+    const details = { model: servable.id.name, version: servable.id.version };
+    if (error instanceof WebAssembly.RuntimeError) {
+      const reason = `onnxruntime-web aborted (${error.message}) running ${describeServable(servable.id.name, servable.id.version)}`;
+      this.exit(reason);
+      return new ServingError('UNAVAILABLE', `${reason}; the runner is being replaced, retry the request`, { ...details, data: { retryable: true } });
+    }
+    return ServingError.from(error, details);
+  }
+
+  async #load(spec: RunnerLoadSpec): Promise<RunnerLoadResult> {
+    if (this.#hosted.has(spec.key)) throw new ServingError('INTERNAL', `${describeServable(spec.model, spec.version)} is already hosted by this runner`);
+    this.#runtime ??= this.#createRuntime(spec.wasm);
+    try {
+      const { servable, skipped } = await loadOnnxServable(this.#runtime, this.#queue, spec);
+      this.#hosted.set(spec.key, { servable, inflight: 0, draining: false });
+      return { signature: servable.signature, provider: servable.provider, skipped, runtime: await this.#runtime.info() };
+    } finally {
+      // A runtime that cannot start stays broken in this worker: let the main thread replace it.
+      if (this.#runtime.broken && this.#hosted.size === 0) queueMicrotask(() => this.exit('onnxruntime-web could not start in this runner'));
+    }
+  }
+
+  #createRuntime(wasm: RunnerLoadSpec['wasm']): OrtRuntime {
+    const runtime = new OrtRuntime(wasm);
+    runtime.onDeviceLost = (reason) => this.exit(reason);
+    return runtime;
+  }
+
+  async #unload(key: string): Promise<void> {
+    const hosted = this.#hosted.get(key);
+    if (!hosted) return;
+    hosted.draining = true;
+    if (hosted.inflight > 0) await new Promise<void>((resolve) => (hosted.drained = resolve));
+    this.#hosted.delete(key);
+    await hosted.servable.release();
+  }
+
+  #answer(id: number, work: Promise<unknown>): void {
+    work.then(
+      (value) => this.#scope.post({ k: 'ok', id, value }, []),
+      (error: unknown) => this.#scope.post({ k: 'err', id, error: ServingError.from(error).toJSON() }, []),
+    );
+  }
+
+  /** Says why, then ends the worker; the main thread sees it go and replaces it. */
+  exit(reason: string): void {
+    if (this.#exiting) return;
+    this.#exiting = true;
+    this.#scope.post({ k: 'exit', reason }, []);
+    this.#scope.close();
+  }
+
+  #fault(fault: RunnerFault, ms = 10_000): void {
+    switch (fault) {
+      case 'close':
+        this.#scope.close();
+        return;
+      case 'abort':
+        // What a WASM abort looks like from outside: an uncaught RuntimeError, then the runner exits.
+        this.exit('onnxruntime-web aborted (injected fault)');
+        return;
+      case 'device-destroy':
+        this.#runtime?.device?.destroy();
+        return;
+      case 'hang': {
+        const until = performance.now() + ms;
+        while (performance.now() < until) {
+          // A run that does not return: the thread is busy, no message gets in.
+        }
+        return;
+      }
+    }
+  }
+}
+
+/** The buffers of whatever the caller sent as inputs (not validated yet), to hand them back. */
+function safeTransferables(inputs: unknown): Transferable[] {
+  try {
+    return transferablesOf(Object.values(inputs as Record<string, never>));
+  } catch {
+    return [];
+  }
+}

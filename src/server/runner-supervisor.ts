@@ -1,0 +1,72 @@
+/**
+ * RunnerSupervisor: the control worker's record of which loaders run on which runner worker, and
+ * what it does when the main thread reports a runner gone (`runnerExited`): every version it
+ * hosted is restarted by its own loader (`OnnxLoader.restart`), in a new runner, from the store.
+ * It also pushes the routing table to the main thread whenever placements change.
+ */
+import type { OnnxLoader, RunnerSupervision } from '../loaders/onnx-loader.js';
+import type { RoutingTable, RunnerEvent, RunnerHost, RuntimeInfo } from '../protocol.js';
+import type { RunnerLoadSpec } from '../protocol/runner.js';
+
+export interface RunnerSupervisorOptions {
+  readonly host: RunnerHost;
+  readonly routes: () => RoutingTable;
+  readonly onEvent: (event: RunnerEvent) => void;
+  readonly maxRestarts?: number;
+  readonly restartBackoffMs?: number;
+  readonly wasm?: RunnerLoadSpec['wasm'];
+}
+
+export class RunnerSupervisor implements RunnerSupervision {
+  readonly host: RunnerHost;
+  readonly maxRestarts: number;
+  readonly restartBackoffMs: number;
+  readonly wasm: RunnerLoadSpec['wasm'];
+  readonly #options: RunnerSupervisorOptions;
+  readonly #loaders = new Map<string, Set<OnnxLoader>>();
+  #runtime: RuntimeInfo | undefined;
+
+  constructor(options: RunnerSupervisorOptions) {
+    this.#options = options;
+    this.host = options.host;
+    this.maxRestarts = Math.max(0, options.maxRestarts ?? 3);
+    this.restartBackoffMs = Math.max(0, options.restartBackoffMs ?? 250);
+    this.wasm = options.wasm ?? {};
+  }
+
+  attach(runner: string, loader: OnnxLoader): void {
+    let loaders = this.#loaders.get(runner);
+    if (!loaders) this.#loaders.set(runner, (loaders = new Set()));
+    loaders.add(loader);
+  }
+
+  detach(runner: string, loader: OnnxLoader): void {
+    const loaders = this.#loaders.get(runner);
+    loaders?.delete(loader);
+    if (loaders?.size === 0) this.#loaders.delete(runner);
+  }
+
+  /** The main thread saw `runner` end: restart what it hosted. */
+  runnerExited(runner: string, reason: string): void {
+    const loaders = [...(this.#loaders.get(runner) ?? [])];
+    this.#loaders.delete(runner);
+    for (const loader of loaders) loader.restart(runner, reason);
+  }
+
+  routesChanged(): void {
+    void Promise.resolve(this.host.routes(this.#options.routes())).catch(() => undefined);
+  }
+
+  event(event: RunnerEvent): void {
+    this.#options.onEvent(event);
+  }
+
+  runtime(info: RuntimeInfo): void {
+    this.#runtime = info;
+  }
+
+  /** ORT facts of the last runner that loaded (version, threads, adapter). */
+  get lastRuntime(): RuntimeInfo | undefined {
+    return this.#runtime;
+  }
+}
