@@ -14,6 +14,7 @@ import type { ServableId } from '../core/servable-id.js';
 import { ServingError, describeServable } from '../core/serving-error.js';
 import { formatShape } from '../loaders/signature-validation.js';
 import type { BatchingConfig, Signature } from '../protocol.js';
+import { describeValue } from '../core/describe-value.js';
 
 export interface BatchingOptions {
   readonly maxBatchSize: number;
@@ -35,13 +36,13 @@ export function validateBatchingConfig(model: string, config: unknown): Batching
   const fail = (message: string): never => {
     throw new ServingError('INVALID_ARGUMENT', `model "${model}": batching${message}`, { model });
   };
-  if (typeof config !== 'object' || config === null || Array.isArray(config)) return fail(` must be an object, got ${JSON.stringify(config)}`);
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) return fail(` must be an object, got ${describeValue(config)}`);
   const c = config as Partial<Record<keyof BatchingConfig, unknown>>;
   for (const key of Object.keys(c)) {
     if (!(FIELDS as readonly string[]).includes(key)) fail(` has unknown field "${key}" (fields: ${FIELDS.join(', ')})`);
   }
   const integer = (field: keyof BatchingConfig, value: unknown, min: number): number => {
-    if (!Number.isSafeInteger(value) || (value as number) < min) fail(`.${field} must be an integer ≥ ${min}, got ${JSON.stringify(value)}`);
+    if (!Number.isSafeInteger(value) || (value as number) < min) fail(`.${field} must be an integer ≥ ${min}, got ${describeValue(value)}`);
     return value as number;
   };
   const maxBatchSize = integer('maxBatchSize', c.maxBatchSize, 1);
@@ -49,16 +50,16 @@ export function validateBatchingConfig(model: string, config: unknown): Batching
   const maxEnqueuedBatches = c.maxEnqueuedBatches === undefined ? DEFAULT_MAX_ENQUEUED_BATCHES : integer('maxEnqueuedBatches', c.maxEnqueuedBatches, 1);
   let allowedBatchSizes: readonly number[] = [];
   if (c.allowedBatchSizes !== undefined) {
-    if (!Array.isArray(c.allowedBatchSizes) || c.allowedBatchSizes.length === 0) fail(`.allowedBatchSizes must be a non-empty array of integers, got ${JSON.stringify(c.allowedBatchSizes)}`);
+    if (!Array.isArray(c.allowedBatchSizes) || c.allowedBatchSizes.length === 0) fail(`.allowedBatchSizes must be a non-empty array of integers, got ${describeValue(c.allowedBatchSizes)}`);
     const sizes = c.allowedBatchSizes as unknown[];
     sizes.forEach((size, i) => {
       integer('allowedBatchSizes', size, 1);
-      if (i > 0 && (size as number) <= (sizes[i - 1] as number)) fail(`.allowedBatchSizes must be strictly increasing, got ${JSON.stringify(sizes)}`);
+      if (i > 0 && (size as number) <= (sizes[i - 1] as number)) fail(`.allowedBatchSizes must be strictly increasing, got ${describeValue(sizes)}`);
     });
-    if (sizes.at(-1) !== maxBatchSize) fail(`.allowedBatchSizes must end with maxBatchSize (${maxBatchSize}), got ${JSON.stringify(sizes)}`);
+    if (sizes.at(-1) !== maxBatchSize) fail(`.allowedBatchSizes must end with maxBatchSize (${maxBatchSize}), got ${describeValue(sizes)}`);
     allowedBatchSizes = [...(sizes as number[])];
   }
-  if (c.padVariableLengthInputs !== undefined && typeof c.padVariableLengthInputs !== 'boolean') fail(`.padVariableLengthInputs must be a boolean, got ${JSON.stringify(c.padVariableLengthInputs)}`);
+  if (c.padVariableLengthInputs !== undefined && typeof c.padVariableLengthInputs !== 'boolean') fail(`.padVariableLengthInputs must be a boolean, got ${describeValue(c.padVariableLengthInputs)}`);
   return { maxBatchSize, batchTimeoutMicros, maxEnqueuedBatches, allowedBatchSizes, padVariableLengthInputs: c.padVariableLengthInputs === true };
 }
 

@@ -4,7 +4,8 @@
  * `timeoutMs` — each is INVALID_ARGUMENT naming the field, never a TypeError. The inputs'
  * contents are checked by the runner against the version's signature.
  */
-import { RequestDeadline, describeValue } from '../core/request-deadline.js';
+import { describeValue } from '../core/describe-value.js';
+import { RequestDeadline } from '../core/request-deadline.js';
 import { ServingError } from '../core/serving-error.js';
 import { validateSelector } from '../core/version-selector.js';
 import { transferablesOf } from '../loaders/tensor-types.js';

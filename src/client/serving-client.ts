@@ -15,7 +15,8 @@
  */
 import { proxy, releaseProxy, transfer, wrap, type Remote } from 'comlink';
 import { watchLifeLock } from '../core/life-lock.js';
-import { RequestDeadline, describeValue } from '../core/request-deadline.js';
+import { describeValue } from '../core/describe-value.js';
+import { RequestDeadline } from '../core/request-deadline.js';
 import { ServingError } from '../core/serving-error.js';
 import { Subscribable } from '../core/subscribable.js';
 import { withTimeout } from '../core/with-timeout.js';
@@ -145,6 +146,8 @@ interface Control {
 }
 
 const MAX_CONTROL_RESTARTS = 3;
+
+const FAULTS: readonly (RunnerFault | 'terminate')[] = ['terminate', 'close', 'abort', 'device-destroy', 'hang'];
 
 class ServingClient extends Subscribable<ServingEvent> implements Serving {
   readonly #workerUrl: string | URL | undefined;
@@ -309,6 +312,9 @@ class ServingClient extends Subscribable<ServingEvent> implements Serving {
   readonly debug: ServingDebug = {
     runners: () => this.#data.runners(),
     fault: async (target, how = 'terminate', ms) => {
+      if (typeof target !== 'string') throw new ServingError('INVALID_ARGUMENT', `debug.fault(target): target must be "control" or a runner's name, got ${describeValue(target)}`);
+      if (!FAULTS.includes(how)) throw new ServingError('INVALID_ARGUMENT', `debug.fault(target, how): how must be one of ${FAULTS.join(', ')}, got ${describeValue(how)}`);
+      if (ms !== undefined && !(typeof ms === 'number' && ms >= 0)) throw new ServingError('INVALID_ARGUMENT', `debug.fault(target, how, ms): ms must be a non-negative number, got ${describeValue(ms)}`);
       if (target !== 'control') return this.#data.fault(target, how, ms);
       const control = this.#control;
       if (!control) throw new ServingError('UNAVAILABLE', 'the control worker is restarting');

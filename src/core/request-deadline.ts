@@ -10,6 +10,7 @@
  * - Anything else is INVALID_ARGUMENT naming the field: a caller's mistake, never a TypeError.
  * Without either, `signal` is undefined and nothing is allocated: the hot path stays bare.
  */
+import { describeValue } from './describe-value.js';
 import { ServingError, describeServable, type ServingErrorDetails } from './serving-error.js';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -75,18 +76,4 @@ export class RequestDeadline {
 
 function isAbortSignal(value: unknown): value is AbortSignal {
   return typeof AbortSignal !== 'undefined' && value instanceof AbortSignal;
-}
-
-/** A caller's value in a message: never throws (BigInt, cycles, getters). */
-export function describeValue(value: unknown): string {
-  try {
-    if (typeof value === 'bigint') return `${value}n (a BigInt)`;
-    if (typeof value === 'string') return JSON.stringify(value);
-    if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
-    if (typeof value === 'function') return 'a function';
-    if (Array.isArray(value)) return `an array of ${value.length}`;
-    return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
-  } catch {
-    return 'an unreadable value';
-  }
 }

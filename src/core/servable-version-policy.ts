@@ -8,6 +8,7 @@
  */
 import { ServingError } from './serving-error.js';
 import { isValidVersion } from './servable-id.js';
+import { describeValue } from './describe-value.js';
 
 export type ModelVersionPolicy =
   | { readonly latest: { readonly numVersions?: number } }
@@ -32,7 +33,7 @@ export function validateModelVersionPolicy(model: string, policy: unknown): asse
   if (typeof policy !== 'object' || policy === null) fail('expected { latest }, { all } or { specific }');
   const keys = Object.keys(policy as object);
   if (keys.length !== 1 || !['latest', 'all', 'specific'].includes(keys[0]!)) {
-    fail(`expected exactly one of latest, all, specific; got ${JSON.stringify(keys)}`);
+    fail(`expected exactly one of latest, all, specific; got ${describeValue(keys)}`);
   }
   const p = policy as Record<string, unknown>;
   if ('latest' in p) {

@@ -2,7 +2,7 @@
  * Which version a request addresses — `version`, or `label`, or neither for the latest — checked
  * the same way on the main thread (before routing) and in the control worker.
  */
-import { describeValue } from './request-deadline.js';
+import { describeValue } from './describe-value.js';
 import { isValidVersion } from './servable-id.js';
 import { ServingError } from './serving-error.js';
 

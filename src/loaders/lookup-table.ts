@@ -12,6 +12,7 @@
 import type { ServableId } from '../core/servable-id.js';
 import { ServingError, describeServable } from '../core/serving-error.js';
 import type { TableValue } from '../protocol.js';
+import { describeValue } from '../core/describe-value.js';
 
 export type TableType = 'vocabulary' | 'map';
 
@@ -69,7 +70,7 @@ export class LookupTable {
     const byIndex = typeof keys[0] === 'number';
     keys.forEach((key, i) => {
       if (byIndex ? !Number.isSafeInteger(key) : typeof key !== 'string') {
-        fail(`keys[${i}] is ${JSON.stringify(key)}: keys must be all strings or all integers`, i);
+        fail(`keys[${i}] is ${describeValue(key)}: keys must be all strings or all integers`, i);
       }
     });
     if (!byIndex) return (keys as string[]).map((key) => this.#index.get(key) ?? null);

@@ -12,6 +12,7 @@ import { ServingError, describeServable } from '../core/serving-error.js';
 import type { ServableId } from '../core/servable-id.js';
 import type { Signature, TensorData, TensorSpec } from '../protocol.js';
 import { arrayNameFor, dataMatchesType, describeData, elementCount, isTensorType } from './tensor-types.js';
+import { describeValue } from '../core/describe-value.js';
 
 export function validatePredictInputs(id: ServableId, signature: Signature, inputs: unknown, outputs?: unknown): void {
   // Runs on every request: messages are only built once something fails.
@@ -53,9 +54,9 @@ function validateTensor(spec: TensorSpec, tensor: unknown, fail: (message: strin
   if (typeof tensor !== 'object' || tensor === null) fail(`must be a { type, data, dims } object, got ${describeData(tensor)}`);
   const { type, data, dims } = tensor as Partial<TensorData>;
   if (!Array.isArray(dims) || !dims.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    fail(`dims must be an array of non-negative integers, got ${JSON.stringify(dims)}`);
+    fail(`dims must be an array of non-negative integers, got ${describeValue(dims)}`);
   }
-  if (!isTensorType(type)) fail(`has unknown type ${JSON.stringify(type)}`);
+  if (!isTensorType(type)) fail(`has unknown type ${describeValue(type)}`);
   if (type !== spec.type) fail(`has type ${type}, expected ${spec.type}`);
   if (!dataMatchesType(spec.type, data)) fail(`data must be a ${arrayNameFor(spec.type)} for type ${spec.type}, got ${describeData(data)}`);
   const shape = formatShape(spec.shape);

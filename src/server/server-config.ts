@@ -9,6 +9,7 @@ import { ServingError } from '../core/serving-error.js';
 import { VersionLabels } from '../core/version-labels.js';
 import type { ExecutionProvider, ModelConfig, ModelServerConfig, ServerOptions, StorageOptions } from '../protocol.js';
 import { MIN_CHUNK_BYTES } from '../storage/artifact-storage.js';
+import { describeValue } from '../core/describe-value.js';
 
 const PROVIDERS: readonly ExecutionProvider[] = ['webgpu', 'wasm'];
 
@@ -27,7 +28,7 @@ export function validateModelServerConfig(config: unknown): ModelServerConfig {
     const name = m.name;
     if (seen.has(name)) fail(`model "${name}" is configured twice`, name);
     seen.add(name);
-    if (typeof m.basePath !== 'string' || !URL.canParse(m.basePath)) fail(`model "${name}": basePath must be an absolute URL, got ${JSON.stringify(m.basePath)}`, name);
+    if (typeof m.basePath !== 'string' || !URL.canParse(m.basePath)) fail(`model "${name}": basePath must be an absolute URL, got ${describeValue(m.basePath)}`, name);
     const policy = m.modelVersionPolicy ?? DEFAULT_MODEL_VERSION_POLICY;
     validateModelVersionPolicy(name, policy);
     if (m.versionLabels !== undefined) {
@@ -45,7 +46,7 @@ export function validateModelServerConfig(config: unknown): ModelServerConfig {
 export function validateServerOptions(options: ServerOptions): void {
   const nonNegative = (value: unknown, field: string) => {
     if (value !== undefined && !(typeof value === 'number' && value >= 0 && !Number.isNaN(value))) {
-      throw new ServingError('INVALID_ARGUMENT', `${field} must be a number ≥ 0, got ${JSON.stringify(value)}`);
+      throw new ServingError('INVALID_ARGUMENT', `${field} must be a number ≥ 0, got ${describeValue(value)}`);
     }
   };
   nonNegative(options.pollIntervalMs, 'pollIntervalMs');
@@ -55,7 +56,7 @@ export function validateServerOptions(options: ServerOptions): void {
   nonNegative(options.resourceBudgetBytes, 'resourceBudgetBytes');
   nonNegative(options.wasm?.numThreads, 'wasm.numThreads');
   if (options.versionPolicy !== undefined && options.versionPolicy !== 'availability-preserving' && options.versionPolicy !== 'resource-preserving') {
-    throw new ServingError('INVALID_ARGUMENT', `versionPolicy must be "availability-preserving" or "resource-preserving", got ${JSON.stringify(options.versionPolicy)}`);
+    throw new ServingError('INVALID_ARGUMENT', `versionPolicy must be "availability-preserving" or "resource-preserving", got ${describeValue(options.versionPolicy)}`);
   }
   if (options.executionProviders !== undefined) validateProviders(options.executionProviders, 'executionProviders');
   if (options.storage !== undefined) validateStorageOptions(options.storage);
@@ -65,22 +66,22 @@ function validateStorageOptions(storage: StorageOptions): void {
   const fail = (message: string): never => {
     throw new ServingError('INVALID_ARGUMENT', message);
   };
-  if (typeof storage !== 'object' || storage === null) fail(`storage must be an object, got ${JSON.stringify(storage)}`);
-  if (storage.enabled !== undefined && typeof storage.enabled !== 'boolean') fail(`storage.enabled must be a boolean, got ${JSON.stringify(storage.enabled)}`);
-  if (storage.persist !== undefined && typeof storage.persist !== 'boolean') fail(`storage.persist must be a boolean, got ${JSON.stringify(storage.persist)}`);
+  if (typeof storage !== 'object' || storage === null) fail(`storage must be an object, got ${describeValue(storage)}`);
+  if (storage.enabled !== undefined && typeof storage.enabled !== 'boolean') fail(`storage.enabled must be a boolean, got ${describeValue(storage.enabled)}`);
+  if (storage.persist !== undefined && typeof storage.persist !== 'boolean') fail(`storage.persist must be a boolean, got ${describeValue(storage.persist)}`);
   if (storage.chunkBytes !== undefined && !(Number.isSafeInteger(storage.chunkBytes) && storage.chunkBytes >= MIN_CHUNK_BYTES)) {
-    fail(`storage.chunkBytes must be an integer ≥ ${MIN_CHUNK_BYTES}, got ${JSON.stringify(storage.chunkBytes)}`);
+    fail(`storage.chunkBytes must be an integer ≥ ${MIN_CHUNK_BYTES}, got ${describeValue(storage.chunkBytes)}`);
   }
-  if (storage.budgetBytes !== undefined && !(typeof storage.budgetBytes === 'number' && storage.budgetBytes >= 0)) fail(`storage.budgetBytes must be a number ≥ 0, got ${JSON.stringify(storage.budgetBytes)}`);
+  if (storage.budgetBytes !== undefined && !(typeof storage.budgetBytes === 'number' && storage.budgetBytes >= 0)) fail(`storage.budgetBytes must be a number ≥ 0, got ${describeValue(storage.budgetBytes)}`);
   const retry = storage.retry;
   if (retry === undefined) return;
-  if (typeof retry !== 'object' || retry === null) fail(`storage.retry must be an object, got ${JSON.stringify(retry)}`);
-  if (retry.maxRetries !== undefined && !(Number.isSafeInteger(retry.maxRetries) && retry.maxRetries >= 0)) fail(`storage.retry.maxRetries must be an integer ≥ 0, got ${JSON.stringify(retry.maxRetries)}`);
-  if (retry.backoffMs !== undefined && !(typeof retry.backoffMs === 'number' && retry.backoffMs >= 0)) fail(`storage.retry.backoffMs must be a number ≥ 0, got ${JSON.stringify(retry.backoffMs)}`);
+  if (typeof retry !== 'object' || retry === null) fail(`storage.retry must be an object, got ${describeValue(retry)}`);
+  if (retry.maxRetries !== undefined && !(Number.isSafeInteger(retry.maxRetries) && retry.maxRetries >= 0)) fail(`storage.retry.maxRetries must be an integer ≥ 0, got ${describeValue(retry.maxRetries)}`);
+  if (retry.backoffMs !== undefined && !(typeof retry.backoffMs === 'number' && retry.backoffMs >= 0)) fail(`storage.retry.backoffMs must be a number ≥ 0, got ${describeValue(retry.backoffMs)}`);
 }
 
 function validateProviders(providers: unknown, field: string, model?: string): void {
   if (!Array.isArray(providers) || providers.length === 0 || !providers.every((p) => PROVIDERS.includes(p))) {
-    throw new ServingError('INVALID_ARGUMENT', `${field} must be a non-empty list of ${PROVIDERS.map((p) => `"${p}"`).join(', ')}, got ${JSON.stringify(providers)}`, model === undefined ? {} : { model });
+    throw new ServingError('INVALID_ARGUMENT', `${field} must be a non-empty list of ${PROVIDERS.map((p) => `"${p}"`).join(', ')}, got ${describeValue(providers)}`, model === undefined ? {} : { model });
   }
 }

@@ -20,6 +20,7 @@ import { ServingError } from '../core/serving-error.js';
 import { isValidVersion } from '../core/servable-id.js';
 import { VersionLabels } from '../core/version-labels.js';
 import type { ServableKind, Signature } from '../protocol.js';
+import { describeValue } from '../core/describe-value.js';
 
 export const MANIFEST_FORMAT = 'browserving-manifest/1';
 export const MANIFEST_FILE = 'manifest.json';
@@ -67,17 +68,17 @@ export function parseManifest(json: unknown, model: string): Manifest {
   };
   if (typeof json !== 'object' || json === null) fail('not a JSON object');
   const m = json as Record<string, unknown>;
-  if (m.format !== MANIFEST_FORMAT) fail(`format must be "${MANIFEST_FORMAT}", got ${JSON.stringify(m.format)}`);
+  if (m.format !== MANIFEST_FORMAT) fail(`format must be "${MANIFEST_FORMAT}", got ${describeValue(m.format)}`);
   if (!Array.isArray(m.versions)) fail('versions must be an array');
   const seen = new Set<number>();
   const versions = (m.versions as unknown[]).map((entry, i) => {
     const v = entry as Partial<ManifestVersion> | null;
     const at = `versions[${i}]`;
     if (typeof v !== 'object' || v === null) fail(`${at} must be an object`);
-    if (!isValidVersion(v!.version)) fail(`${at}.version must be a non-negative integer, got ${JSON.stringify(v!.version)}`);
+    if (!isValidVersion(v!.version)) fail(`${at}.version must be a non-negative integer, got ${describeValue(v!.version)}`);
     if (seen.has(v!.version!)) fail(`version ${v!.version} is listed twice`);
     seen.add(v!.version!);
-    if (v!.kind !== 'onnx' && v!.kind !== 'table') fail(`${at}.kind must be "onnx" or "table", got ${JSON.stringify(v!.kind)}`);
+    if (v!.kind !== 'onnx' && v!.kind !== 'table') fail(`${at}.kind must be "onnx" or "table", got ${describeValue(v!.kind)}`);
     if (!Array.isArray(v!.files) || v!.files.length === 0) fail(`${at}.files must be a non-empty array`);
     v!.files!.forEach((f, j) => validateFile(f, `${at}.files[${j}]`, fail));
     const kind = kindOfFiles(v!.files!.map((f) => f.path));
@@ -96,9 +97,9 @@ function validateFile(file: unknown, at: string, fail: (why: string) => never): 
   if (typeof f !== 'object' || f === null) fail(`${at} must be an object`);
   const path = f!.path;
   if (typeof path !== 'string' || path === '' || path.startsWith('/') || path.split('/').some((part) => part === '..' || part === '' || part === '.')) {
-    fail(`${at}.path must be a relative path inside the version folder, got ${JSON.stringify(path)}`);
+    fail(`${at}.path must be a relative path inside the version folder, got ${describeValue(path)}`);
   }
-  if (!Number.isSafeInteger(f!.size) || f!.size! < 0) fail(`${at}.size must be a byte count, got ${JSON.stringify(f!.size)}`);
+  if (!Number.isSafeInteger(f!.size) || f!.size! < 0) fail(`${at}.size must be a byte count, got ${describeValue(f!.size)}`);
   if (typeof f!.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f!.sha256)) fail(`${at}.sha256 must be 64 lower-case hex digits`);
 }
 

@@ -20,6 +20,7 @@ import { IdbArtifactStore } from './idb-artifact-store.js';
 import { MemoryArtifactStore } from './memory-artifact-store.js';
 import { StorageBudget, type StorageEstimateLike } from './storage-budget.js';
 import { StoringArtifactFetcher } from './storing-artifact-fetcher.js';
+import { describeValue } from '../core/describe-value.js';
 
 export const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
 export const MIN_CHUNK_BYTES = 64 * 1024;
@@ -117,7 +118,7 @@ export class ArtifactStorage extends Subscribable<DownloadProgress> implements M
   async delete(model: string, version?: number): Promise<void> {
     if (typeof model !== 'string' || model === '') throw new ServingError('INVALID_ARGUMENT', 'storage.delete: model must be a non-empty string');
     if (version !== undefined && !(Number.isSafeInteger(version) && version >= 0)) {
-      throw new ServingError('INVALID_ARGUMENT', `storage.delete: version must be a non-negative integer, got ${JSON.stringify(version)}`, { model });
+      throw new ServingError('INVALID_ARGUMENT', `storage.delete: version must be a non-negative integer, got ${describeValue(version)}`, { model });
     }
     const store = this.#store();
     const victims = (await store.versions()).filter((v) => v.model === model && (version === undefined || v.version === version));
