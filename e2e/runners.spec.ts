@@ -237,3 +237,21 @@ test('ORT\'s .wasm missing: UNAVAILABLE naming the asset; once it is back, the n
   await expect.poll(() => harness.evaluate(() => window.serving.status('mlp').then((s) => s.versions.find((v) => v.version === 2)?.state)), { timeout: 30_000 }).toBe('AVAILABLE');
   expectMlp(await predictMlp(harness), 2);
 });
+
+test('maxRunMs: a run stuck past the limit gets DEADLINE_EXCEEDED, and the runner is recycled', async ({ harness, repo }) => {
+  mlpRepo(repo, { 1: 1 });
+  await startServing(harness, mlpConfig(repo, { maxRunMs: 300 }));
+  const outcome = await harness.evaluate(async (input) => {
+    const [runner] = window.serving.debug.runners();
+    await window.serving.debug.fault(runner!.runner, 'hang', 5000);
+    const started = performance.now();
+    const error = await window.serving.predict({ model: 'mlp', inputs: { x: { type: 'float32', dims: [1, 16], data: Float32Array.from(input) } } }).then(() => undefined, (e) => ({ code: e.code, message: e.message }));
+    return { error, ms: performance.now() - started, old: runner!.runner };
+  }, Array.from(INPUT));
+  expect(outcome.error).toMatchObject({ code: 'DEADLINE_EXCEEDED', message: expect.stringMatching(/maxRunMs \(300 ms\)/) });
+  expect(outcome.ms).toBeLessThan(1500);
+  expectMlp(await predictMlp(harness), 1);
+  const version = (await harness.evaluate(() => window.serving.status('mlp'))).versions[0]!;
+  expect(version.description).toMatchObject({ restarts: 1, lastExit: expect.stringMatching(/maxRunMs/) });
+  expect(version.description!.runner).not.toBe(outcome.old);
+});

@@ -100,6 +100,13 @@ export interface ModelConfig {
    * returns only once the whole group's runner ends.
    */
   readonly runnerGroup?: string;
+  /**
+   * A run that goes on longer than this is taken as stuck: its callers get DEADLINE_EXCEEDED and
+   * the runner is terminated and replaced (the version reloads from the store). Measured as time
+   * without any answer from the runner while requests are pending, so make it exceed the longest
+   * legitimate run (plus `batchTimeoutMicros` with batching). @defaultValue no limit
+   */
+  readonly maxRunMs?: number;
 }
 
 /**

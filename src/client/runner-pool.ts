@@ -53,8 +53,11 @@ type State = 'starting' | 'up' | 'retired' | 'dead';
 class Runner {
   state: State = 'starting';
   exitReason: string | undefined;
-  readonly servables = new Set<string>();
+  /** Servable key → its `maxRunMs` (0: no limit). */
+  readonly servables = new Map<string, number>();
   readonly pending = new Map<number, PendingReply & { readonly key: string }>();
+  /** When the runner last answered anything, or was given work while idle: a run that stalls shows as no progress. */
+  lastProgressAt = 0;
   readonly outbox: MessageOutbox<DataMessage>;
   readonly up: Promise<void>;
 
@@ -96,7 +99,8 @@ export class RunnerPool {
     const transfer = [spec.modelBytes.buffer, ...spec.externalData.map((f) => f.data.buffer), ...(spec.warmup ? [spec.warmup.buffer] : [])].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
     try {
       const result = (await this.#control(runner, spec.key, (id) => runner.post({ k: 'load', id, spec }, [...new Set(transfer)]))) as RunnerLoadResult;
-      runner.servables.add(spec.key);
+      runner.servables.set(spec.key, spec.maxRunMs ?? 0);
+      if (spec.maxRunMs) this.#startWatchdog();
       return { ...result, runner: runner.name };
     } catch (error) {
       if (runner.servables.size === 0) this.#retire(runner);
@@ -123,6 +127,7 @@ export class RunnerPool {
     const runner = this.#runners.get(runnerName);
     if (!runner || runner.state !== 'up') return undefined;
     const id = this.#nextId++;
+    if (runner.pending.size === 0) runner.lastProgressAt = performance.now();
     runner.pending.set(id, { ...reply, key: message.s });
     runner.outbox.push({ k: 'p', id, s: message.s, i: message.i, ...(message.o !== undefined ? { o: message.o } : {}) }, transfer);
     return id;
@@ -139,7 +144,7 @@ export class RunnerPool {
   list(): RunnerInfo[] {
     return [...this.#runners.values()]
       .filter((r) => r.state === 'up')
-      .map((r) => ({ runner: r.name, ...(r.group !== undefined ? { group: r.group } : {}), servables: [...r.servables], pending: r.pending.size }));
+      .map((r) => ({ runner: r.name, ...(r.group !== undefined ? { group: r.group } : {}), servables: [...r.servables.keys()], pending: r.pending.size }));
   }
 
   /** Fault injection for tests and chaos drills: `terminate` kills the worker as the browser would; the others are carried out inside it. */
@@ -158,6 +163,8 @@ export class RunnerPool {
 
   /** Terminates every runner (none is reported as exited); whatever is pending rejects with `reason`. */
   terminateAll(reason: ServingError): void {
+    clearInterval(this.#watchdog);
+    this.#watchdog = undefined;
     for (const runner of this.#runners.values()) {
       runner.state = 'retired';
       runner.worker.terminate();
@@ -214,14 +221,34 @@ export class RunnerPool {
     watchLifeLock(runner.name, () => this.#died(runner));
   }
 
-  #died(runner: Runner): void {
+  #watchdog: ReturnType<typeof setInterval> | undefined;
+
+  /**
+   * `maxRunMs`: a runner with requests pending that has answered nothing for longer than the
+   * smallest `maxRunMs` of its servables is stuck in a run. Its callers get DEADLINE_EXCEEDED,
+   * it is terminated and reported like a crash, so its versions reload in a new runner.
+   */
+  #startWatchdog(): void {
+    this.#watchdog ??= setInterval(() => {
+      const now = performance.now();
+      for (const runner of [...this.#runners.values()]) {
+        const limits = [...runner.servables.values()].filter((ms) => ms > 0);
+        if (runner.state !== 'up' || runner.pending.size === 0 || limits.length === 0) continue;
+        const limit = Math.min(...limits);
+        if (now - runner.lastProgressAt <= limit) continue;
+        runner.worker.terminate();
+        this.#died(runner, `a run went on for more than maxRunMs (${limit} ms); the runner was recycled`, 'DEADLINE_EXCEEDED');
+      }
+    }, 100);
+  }
+
+  #died(runner: Runner, reason = runner.exitReason ?? 'the runner worker ended (terminated, crashed or out of memory)', code: 'UNAVAILABLE' | 'DEADLINE_EXCEEDED' = 'UNAVAILABLE'): void {
     if (runner.state === 'retired' || runner.state === 'dead') return;
     runner.state = 'dead';
     this.#runners.delete(runner.name);
-    const reason = runner.exitReason ?? 'the runner worker ended (terminated, crashed or out of memory)';
     this.#rejectPending(runner, (key) => {
       const [model, version] = splitKey(key);
-      return new ServingError('UNAVAILABLE', `${describeServable(model, version)}: ${reason} while serving this request; it is being restarted — retry the request`, { model, ...(version !== undefined ? { version } : {}), data: { retryable: true } });
+      return new ServingError(code, `${describeServable(model, version)}: ${reason} while serving this request; it is being restarted — retry the request`, { model, ...(version !== undefined ? { version } : {}), data: { retryable: true } });
     });
     this.#options.onExit(runner.name, reason);
   }
@@ -256,6 +283,7 @@ export class RunnerPool {
   }
 
   #settle(runner: Runner, reply: RunnerReply): void {
+    runner.lastProgressAt = performance.now();
     const pending = runner.pending.get(reply.id);
     if (!pending) return; // cancelled, or answered already
     runner.pending.delete(reply.id);

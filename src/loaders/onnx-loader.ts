@@ -51,6 +51,7 @@ export interface OnnxLoaderOptions {
   /** Merge concurrent runs into batches; the load fails with FAILED_PRECONDITION when the model has no batch dimension. */
   readonly batching?: BatchingOptions;
   readonly runnerGroup?: string;
+  readonly maxRunMs?: number;
 }
 
 interface Placement {
@@ -211,7 +212,7 @@ export class OnnxLoader implements Loader<RunnerServable> {
   }
 
   async #spec(signal: AbortSignal): Promise<RunnerLoadSpec> {
-    const { id, entry, fetcher, versionUrl, warmupRuns = 0, executionProviders, batching, supervision } = this.#options;
+    const { id, entry, fetcher, versionUrl, warmupRuns = 0, executionProviders, batching, supervision, maxRunMs } = this.#options;
     const files = entry.files.filter((f) => f.path !== WARMUP_FILE || warmupRuns > 0);
     const read = (file: ManifestFile) => fetcher.fetch({ model: id.name, version: id.version, url: new URL(file.path, versionUrl).href, file, versionFiles: files, signal });
     let modelBytes: Uint8Array | undefined;
@@ -234,6 +235,7 @@ export class OnnxLoader implements Loader<RunnerServable> {
       warmupRuns,
       ...(warmup ? { warmup } : {}),
       ...(batching ? { batching } : {}),
+      ...(maxRunMs !== undefined ? { maxRunMs } : {}),
       wasm: supervision.wasm,
     };
   }

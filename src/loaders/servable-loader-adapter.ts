@@ -17,6 +17,7 @@ export interface ModelLoadOptions {
   readonly warmupRuns: number;
   readonly batching?: BatchingOptions;
   readonly runnerGroup?: string;
+  readonly maxRunMs?: number;
 }
 
 export interface ServableLoaderAdapterOptions {

@@ -56,6 +56,8 @@ export interface RunnerLoadSpec {
   /** `warmup.json`'s bytes, when the version has one and warm-up runs are configured. */
   readonly warmup?: Uint8Array;
   readonly batching?: BatchingOptions;
+  /** The main thread recycles the runner when one run takes longer (its callers: DEADLINE_EXCEEDED). */
+  readonly maxRunMs?: number;
   /** ORT settings of the runner's instance; read by its first load. */
   readonly wasm: { readonly numThreads?: number; readonly wasmPaths?: string };
 }

@@ -38,6 +38,8 @@ export function validateModelServerConfig(config: unknown): ModelServerConfig {
     if (m.executionProviders !== undefined) validateProviders(m.executionProviders, `model "${name}": executionProviders`, name);
     if (m.warmupRuns !== undefined && !(Number.isSafeInteger(m.warmupRuns) && m.warmupRuns >= 0)) fail(`model "${name}": warmupRuns must be an integer ≥ 0`, name);
     if (m.batching !== undefined) validateBatchingConfig(name, m.batching);
+    if (m.runnerGroup !== undefined && (typeof m.runnerGroup !== 'string' || m.runnerGroup === '')) fail(`model "${name}": runnerGroup must be a non-empty string, got ${describeValue(m.runnerGroup)}`, name);
+    if (m.maxRunMs !== undefined && !(typeof m.maxRunMs === 'number' && m.maxRunMs > 0 && Number.isFinite(m.maxRunMs))) fail(`model "${name}": maxRunMs must be a positive number of milliseconds, got ${describeValue(m.maxRunMs)}`, name);
     return { ...m, name, basePath: m.basePath!, modelVersionPolicy: policy };
   });
   return { models };
@@ -53,6 +55,8 @@ export function validateServerOptions(options: ServerOptions): void {
   nonNegative(options.maxConcurrentLoads, 'maxConcurrentLoads');
   nonNegative(options.maxLoadRetries, 'maxLoadRetries');
   nonNegative(options.loadRetryIntervalMs, 'loadRetryIntervalMs');
+  nonNegative(options.maxRunnerRestarts, 'maxRunnerRestarts');
+  nonNegative(options.runnerRestartBackoffMs, 'runnerRestartBackoffMs');
   nonNegative(options.resourceBudgetBytes, 'resourceBudgetBytes');
   nonNegative(options.wasm?.numThreads, 'wasm.numThreads');
   if (options.versionPolicy !== undefined && options.versionPolicy !== 'availability-preserving' && options.versionPolicy !== 'resource-preserving') {

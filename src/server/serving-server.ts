@@ -108,6 +108,7 @@ export class ServingServer extends Subscribable<ServingEvent> {
           executionProviders: config?.executionProviders ?? options.executionProviders ?? DEFAULT_PROVIDERS,
           warmupRuns: config?.warmupRuns ?? 0,
           ...(config?.runnerGroup !== undefined ? { runnerGroup: config.runnerGroup } : {}),
+          ...(config?.maxRunMs !== undefined ? { maxRunMs: config.maxRunMs } : {}),
           // Validated with the config already; this fills in the defaults.
           ...(config?.batching ? { batching: validateBatchingConfig(model, config.batching) } : {}),
         };
