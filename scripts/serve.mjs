@@ -10,7 +10,7 @@
  *     GET  /__control/log            → { "<path>": { requests, bytes, ranges, rangeStarts } }
  *     POST /__control/reset          → clears log and faults
  *     POST /__control/faults         → body: [{ prefix, cutAfterBytes?, times?, corrupt?, ignoreRange?,
- *                                              delayMs?, status?, offline? }] (replaces the list)
+ *                                              delayMs?, status?, offline?, bytesPerSecond? }] (replaces the list)
  *
  * Usage: node scripts/serve.mjs [--port 4173] [--root dir] ; or import { startServer }.
  */
@@ -129,7 +129,8 @@ export function startServer({ port = 0, host = '127.0.0.1', mounts = defaultMoun
 
     let sent = 0;
     const cutAfter = fault?.cutAfterBytes;
-    const stream = createReadStream(file, { start, end });
+    const throttle = fault?.bytesPerSecond;
+    const stream = createReadStream(file, { start, end, ...(throttle ? { highWaterMark: 16 * 1024 } : {}) });
     stream.on('data', (chunk) => {
       let piece = chunk;
       if (fault?.corrupt && sent === 0 && piece.length > 0) {
@@ -150,6 +151,12 @@ export function startServer({ port = 0, host = '127.0.0.1', mounts = defaultMoun
       }
       sent += piece.length;
       record.bytes += piece.length;
+      if (throttle) {
+        // A slow network: each piece takes its share of a second at the given rate.
+        stream.pause();
+        res.write(piece, () => setTimeout(() => stream.resume(), (piece.length / throttle) * 1000));
+        return;
+      }
       if (!res.write(piece)) {
         stream.pause();
         res.once('drain', () => stream.resume());

@@ -89,7 +89,12 @@ export interface Serving {
   /** Resolves once every model's versions have settled (loaded or failed). */
   waitForModels(timeoutMs?: number): Promise<void>;
   metrics(): Promise<MetricsSnapshot>;
-  /** State changes, repository polls, download progress and runner restarts, as they happen. Returns the unsubscribe function. */
+  /**
+   * State changes, repository polls, download progress (about 10 a second per version, every
+   * change of state included) and runner restarts, as they happen. A new listener is first
+   * called, synchronously, with the current state: the last event of every version, repository
+   * and download in progress. Returns the unsubscribe function.
+   */
   subscribe(listener: (event: ServingEvent) => void): () => void;
   /** The offline-first artifact store the control worker loads models through. */
   readonly storage: ServingStorage;
@@ -158,6 +163,8 @@ class ServingClient extends Subscribable<ServingEvent> implements Serving {
   /** Settles when the control worker is up (again); calls wait for it. */
   #ready: Promise<void> = Promise.resolve();
   #runtime: RuntimeInfo = { crossOriginIsolated: false, hardwareConcurrency: 1 };
+  /** The last event of each version, repository and download: what a new subscriber is replayed. */
+  readonly #current = new Map<string, ServingEvent>();
   #nextRequestId = 1;
   #closed = false;
 
@@ -195,7 +202,7 @@ class ServingClient extends Subscribable<ServingEvent> implements Serving {
       }, { once: true });
     });
     failedToLoad.catch(() => undefined);
-    const events = proxy((event: ServingEvent) => this.emit(event));
+    const events = proxy((event: ServingEvent) => this.#record(event));
     const host = proxy(this.#data.host);
     this.#runtime = await Promise.race([remote.start(this.#config, events, host), failedToLoad]);
     watchLifeLock(name, () => this.#controlDied(control));
@@ -233,6 +240,29 @@ class ServingClient extends Subscribable<ServingEvent> implements Serving {
       }
     }
     throw new ServingError('UNAVAILABLE', `the serving worker could not be restarted: ${ServingError.from(lastError).message}`);
+  }
+
+  override subscribe(listener: (event: ServingEvent) => void): () => void {
+    if (typeof listener !== 'function') throw new ServingError('INVALID_ARGUMENT', `subscribe(listener): listener must be a function, got ${describeValue(listener)}`);
+    for (const event of this.#current.values()) {
+      try {
+        listener(event);
+      } catch (error) {
+        (globalThis as { reportError?: (e: unknown) => void }).reportError?.(error);
+      }
+    }
+    return super.subscribe(listener);
+  }
+
+  #record(event: ServingEvent): void {
+    const key = currentKey(event);
+    if (key) {
+      const done = event.type === 'download' && (event.progress.state === 'cached' || event.progress.state === 'failed');
+      // A finished download is history; the version's state says the rest.
+      if (done) this.#current.delete(key);
+      else this.#current.set(key, event);
+    }
+    this.emit(event);
   }
 
   async predict(request: PredictRequest): Promise<PredictResponse> {
@@ -354,6 +384,20 @@ class ServingClient extends Subscribable<ServingEvent> implements Serving {
         .then(resolve, (error) => reject(ServingError.from(error, {}, 'INVALID_ARGUMENT')))
         .finally(() => this.#pending.delete(fail));
     });
+  }
+}
+
+/** Which piece of current state an event replaces, if any. */
+function currentKey(event: ServingEvent): string | undefined {
+  switch (event.type) {
+    case 'servable-state':
+      return `state ${JSON.stringify([event.state.id.name, event.state.id.version])}`;
+    case 'repository':
+      return `repository ${JSON.stringify(event.model)}`;
+    case 'download':
+      return `download ${JSON.stringify([event.progress.model, event.progress.version, event.progress.file ?? null])}`;
+    default:
+      return undefined;
   }
 }
 

@@ -46,6 +46,7 @@ import { ArtifactStorage } from '../storage/artifact-storage.js';
 import type { Manifest } from '../sources/manifest.js';
 import { RequestDeadline } from '../core/request-deadline.js';
 import { validateSelector } from '../core/version-selector.js';
+import { ProgressCoalescer } from './progress-coalescer.js';
 import { RunnerSupervisor } from './runner-supervisor.js';
 import { validateModelServerConfig, validateServerOptions } from './server-config.js';
 import { Subscribable } from '../core/subscribable.js';
@@ -55,6 +56,8 @@ const DEFAULT_PROVIDERS: readonly ExecutionProvider[] = ['webgpu', 'wasm'];
 export interface ServingServerDependencies {
   /** Hosts the runner workers (the main thread's RunnerPool, through its DataPlane). */
   readonly host: RunnerHost;
+  /** Subscribed before anything starts: sees every event, the first START included. */
+  readonly onEvent?: (event: ServingEvent) => void;
   readonly fetch?: typeof fetch;
   /** Replaces the artifact store as the way loaders get their bytes. */
   readonly fetcher?: ArtifactFetcher;
@@ -123,7 +126,9 @@ export class ServingServer extends Subscribable<ServingEvent> {
       this.emit({ type: 'servable-state', state });
     });
     this.#storage.setProtected((model, version) => !!this.#source.status(model)?.versionsAspired.includes(version) || this.#manager.availableVersions(model).includes(version));
-    this.#storage.subscribe((progress) => this.emit({ type: 'download', progress }));
+    // Downloads report every committed chunk; a UI needs ~10 a second per file and version.
+    const progress = new ProgressCoalescer((p) => this.emit({ type: 'download', progress: p }));
+    this.#storage.subscribe((p) => progress.push(p));
   }
 
   /** Validates `config`, then starts polling every model's repository. Rejects with INVALID_ARGUMENT on a bad config. */
@@ -132,6 +137,7 @@ export class ServingServer extends Subscribable<ServingEvent> {
     const models = validateModelServerConfig(config);
     const storage = deps.storage ?? (await ArtifactStorage.open(config.storage, deps.fetch ? { fetch: deps.fetch } : {}));
     const server = new ServingServer(config, { ...deps, storage });
+    if (deps.onEvent) server.subscribe(deps.onEvent);
     await server.#apply(models);
     return server;
   }

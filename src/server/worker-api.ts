@@ -20,9 +20,9 @@ export function createWorkerApi(lifeLockHeld: Promise<void> = Promise.resolve())
     async start(config: ServerConfig, events: (event: ServingEvent) => void, host: RunnerHost) {
       if (server) throw new ServingError('FAILED_PRECONDITION', 'the serving worker is already started');
       await lifeLockHeld;
-      server = await ServingServer.create(config, { host });
-      server.subscribe((event) => {
-        void Promise.resolve(events(event)).catch(() => undefined);
+      server = await ServingServer.create(config, {
+        host,
+        onEvent: (event) => void Promise.resolve(events(event)).catch(() => undefined),
       });
       return server.runtime();
     },
