@@ -55,6 +55,15 @@ export interface CreateServingOptions extends ServerConfig {
   readonly startupTimeoutMs?: number;
   /** Sees every event from the first one on (the first download's progress included), before `createServing` resolves. */
   readonly onEvent?: (event: ServingEvent) => void;
+  /**
+   * Reject when, once the models have settled, a configured model has no AVAILABLE version (its
+   * repository could not be read, or every version failed), with each model's cause. Only with
+   * `waitForModels`. @defaultValue false: start anyway; the cause is in the console and in every
+   * error of a request for that model.
+   */
+  readonly requireModels?: boolean;
+  /** Leave the console alone (no warning for an unreadable repository or a page without cross-origin isolation). @defaultValue false */
+  readonly quiet?: boolean;
 }
 
 export interface PredictRequest extends VersionSelector {
@@ -130,13 +139,17 @@ export interface ServingStorage {
 export async function createServing(options: CreateServingOptions): Promise<Serving> {
   installErrorTransferHandler();
   if (typeof options !== 'object' || options === null) throw new ServingError('INVALID_ARGUMENT', `createServing() takes an options object, got ${describeValue(options)}`);
-  const { workerUrl, runnerUrl, waitForModels = true, startupTimeoutMs = 120_000, onEvent, ...config } = options;
+  const { workerUrl, runnerUrl, waitForModels = true, startupTimeoutMs = 120_000, onEvent, requireModels = false, quiet = false, ...config } = options;
   // persist() exists only on the page's navigator.storage, not in workers.
   if (config.storage?.persist) await (globalThis.navigator?.storage?.persist?.() ?? Promise.resolve(false)).catch(() => false);
-  const client = new ServingClient(resolveBasePaths(config), workerUrl, runnerUrl);
+  const client = new ServingClient(resolveBasePaths(config), workerUrl, runnerUrl, quiet);
   if (onEvent) client.subscribe(onEvent);
+  if (!quiet && globalThis.crossOriginIsolated === false) {
+    console.warn('[browserving] this page is not cross-origin isolated, so onnxruntime-web runs single-threaded: serve it with "Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp" (README, "Serving it").');
+  }
   try {
     await withTimeout(client.start(waitForModels), startupTimeoutMs, 'the serving runtime did not start');
+    if (requireModels && waitForModels) await client.requireModels();
   } catch (error) {
     await client.close();
     throw ServingError.from(error);
@@ -168,9 +181,14 @@ class ServingClient extends Subscribable<ServingEvent> implements Serving {
   #nextRequestId = 1;
   #closed = false;
 
-  constructor(config: ServerConfig, workerUrl: string | URL | undefined, runnerUrl: string | URL | undefined) {
+  readonly #quiet: boolean;
+  /** The repository error last warned about, per model: each distinct one is said once. */
+  readonly #warned = new Map<string, string>();
+
+  constructor(config: ServerConfig, workerUrl: string | URL | undefined, runnerUrl: string | URL | undefined, quiet = false) {
     super();
     this.#config = config;
+    this.#quiet = quiet;
     this.#workerUrl = workerUrl;
     this.#data = new DataPlane({
       spawnRunner: (name) => spawnRunnerWorker(name, runnerUrl),
@@ -254,7 +272,25 @@ class ServingClient extends Subscribable<ServingEvent> implements Serving {
     return super.subscribe(listener);
   }
 
+  /** Rejects with every configured model that has no AVAILABLE version, and why. */
+  async requireModels(): Promise<void> {
+    const missing: { model: string; why: string }[] = [];
+    for (const { name } of this.#config.models) {
+      const status = await this.status(name);
+      if (status.versions.some((v) => v.state === 'AVAILABLE')) continue;
+      const why = status.repository?.error?.message ?? status.versions.find((v) => v.error)?.error?.message ?? `no version found in ${status.repository?.basePath ?? 'its repository'}`;
+      missing.push({ model: name, why: why.startsWith(`model "${name}"`) ? why : `model "${name}": ${why}` });
+    }
+    if (missing.length === 0) return;
+    throw new ServingError(
+      'FAILED_PRECONDITION',
+      `requireModels: ${missing.length === 1 ? 'a configured model has' : `${missing.length} configured models have`} no servable version: ${missing.map((m) => m.why).join('; ')}`,
+      missing.length === 1 ? { model: missing[0]!.model } : {},
+    );
+  }
+
   #record(event: ServingEvent): void {
+    if (event.type === 'repository' && !this.#quiet) this.#warnRepository(event.model, event.status.error?.message);
     const key = currentKey(event);
     if (key) {
       const done = event.type === 'download' && (event.progress.state === 'cached' || event.progress.state === 'failed');
@@ -263,6 +299,17 @@ class ServingClient extends Subscribable<ServingEvent> implements Serving {
       else this.#current.set(key, event);
     }
     this.emit(event);
+  }
+
+  /** A repository that cannot be read is said once in the console (the URL and HTTP status), and again only when the cause changes. */
+  #warnRepository(model: string, error: string | undefined): void {
+    if (!error) {
+      this.#warned.delete(model);
+      return;
+    }
+    if (this.#warned.get(model) === error) return;
+    this.#warned.set(model, error);
+    console.warn(`[browserving] ${error} — requests for model "${model}" will fail until it can be read (check its basePath, and that manifest.json was written: npx browserving manifest <dir>)`);
   }
 
   async predict(request: PredictRequest): Promise<PredictResponse> {

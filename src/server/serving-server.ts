@@ -375,15 +375,30 @@ export class ServingServer extends Subscribable<ServingEvent> {
   #handleFor(selector: VersionSelector): ServableHandle<unknown> {
     const { model, version, label } = validateSelector(selector);
     if (!this.#models.has(model)) throw this.#unknownModel(model);
-    if (label !== undefined) {
-      const labelled = this.#labels.resolve(model, label);
-      try {
-        return this.#manager.getServableHandle({ name: model, version: labelled });
-      } catch (error) {
-        throw ServingError.from(error).withDetails({ label });
+    try {
+      if (label !== undefined) {
+        const labelled = this.#labels.resolve(model, label);
+        try {
+          return this.#manager.getServableHandle({ name: model, version: labelled });
+        } catch (error) {
+          throw ServingError.from(error).withDetails({ label });
+        }
       }
+      return this.#manager.getServableHandle(version === undefined ? { name: model } : { name: model, version });
+    } catch (error) {
+      throw this.#withRepositoryCause(model, ServingError.from(error));
     }
-    return this.#manager.getServableHandle(version === undefined ? { name: model } : { name: model, version });
+  }
+
+  /** A model whose repository cannot be read says so in every NOT_FOUND / UNAVAILABLE about it: that is the cause, not the symptom. */
+  #withRepositoryCause(model: string, error: ServingError): ServingError {
+    const repository = this.#source.status(model);
+    if (!repository?.error || (error.code !== 'NOT_FOUND' && error.code !== 'UNAVAILABLE')) return error;
+    const cause = repository.error.message.replace(`model "${model}": `, '');
+    const hint = repository.fromCache ? '' : ` — check the model's basePath (${repository.basePath}) and that its manifest.json was written (npx browserving manifest <dir>)`;
+    const wrapped = new ServingError(error.code, `${error.message}; its repository cannot be read: ${cause}${hint}`, error);
+    if (error.stack !== undefined) wrapped.stack = error.stack;
+    return wrapped;
   }
 
   #unknownModel(model: string): ServingError {

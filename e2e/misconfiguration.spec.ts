@@ -1,0 +1,36 @@
+/**
+ * Misconfiguration is loud: a repository that cannot be read is said in the console (URL and HTTP
+ * status), inside the errors of requests for that model, and — with `requireModels` — by
+ * `createServing` itself.
+ */
+import { test, expect, startServing, pageError } from './fixtures.js';
+import { mlpModel } from '../scripts/onnx-models.mjs';
+
+test('a wrong basePath: a console warning naming the URL and the 404, and the cause in request errors', async ({ harness, repo }) => {
+  const warnings: string[] = [];
+  harness.on('console', (m) => {
+    if (m.type() === 'warning') warnings.push(m.text());
+  });
+  await startServing(harness, { models: [{ name: 'm', basePath: `${repo.url}nowhere` }], executionProviders: ['wasm'], pollIntervalMs: 0 });
+  await expect.poll(() => warnings.find((w) => w.includes('nowhere/manifest.json'))).toMatch(/answered HTTP 404.*manifest/);
+  const error = await pageError(harness, `() => window.serving.predict({ model: 'm', inputs: {} })`);
+  expect(error.code).toMatch(/UNAVAILABLE|NOT_FOUND/);
+  expect(error.message).toMatch(/nowhere\/manifest\.json answered HTTP 404/);
+  expect(error.message).toMatch(/basePath/);
+});
+
+test('requireModels: createServing rejects naming each model without a servable version and why', async ({ harness, repo }) => {
+  repo.writeFile('ok', 1, 'model.onnx', mlpModel({ seed: 1 }));
+  repo.publish('ok');
+  const error = await pageError(
+    harness,
+    `(o) => window.browserving.createServing(o)`,
+    { models: [{ name: 'ok', basePath: repo.basePath('ok') }, { name: 'gone', basePath: `${repo.url}gone` }], executionProviders: ['wasm'], pollIntervalMs: 0, requireModels: true },
+  );
+  expect(error).toMatchObject({ code: 'FAILED_PRECONDITION', model: 'gone' });
+  expect(error.message).toMatch(/gone\/manifest\.json answered HTTP 404/);
+  expect(error.message).not.toMatch(/"ok"/);
+  // The same config without requireModels starts, and serves the model that exists.
+  await startServing(harness, { models: [{ name: 'ok', basePath: repo.basePath('ok') }, { name: 'gone', basePath: `${repo.url}gone` }], executionProviders: ['wasm'], pollIntervalMs: 0 });
+  expect(await harness.evaluate(() => window.serving.predict({ model: 'ok', inputs: { x: { type: 'float32', dims: [1, 16], data: new Float32Array(16) } } }).then((r) => r.version))).toBe(1);
+});
