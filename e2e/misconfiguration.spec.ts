@@ -34,3 +34,25 @@ test('requireModels: createServing rejects naming each model without a servable 
   await startServing(harness, { models: [{ name: 'ok', basePath: repo.basePath('ok') }, { name: 'gone', basePath: `${repo.url}gone` }], executionProviders: ['wasm'], pollIntervalMs: 0 });
   expect(await harness.evaluate(() => window.serving.predict({ model: 'ok', inputs: { x: { type: 'float32', dims: [1, 16], data: new Float32Array(16) } } }).then((r) => r.version))).toBe(1);
 });
+
+test('reusing an input after predict (its buffer was transferred) names transferInputs: false', async ({ harness, repo }) => {
+  repo.writeFile('mlp', 1, 'model.onnx', mlpModel({ seed: 1 }));
+  repo.publish('mlp');
+  await startServing(harness, { models: [{ name: 'mlp', basePath: repo.basePath('mlp') }], executionProviders: ['wasm'], pollIntervalMs: 0 });
+  const error = await pageError(harness, `async () => {
+    const inputs = { x: { type: 'float32', dims: [1, 16], data: new Float32Array(16) } };
+    await window.serving.predict({ model: 'mlp', inputs });
+    await window.serving.predict({ model: 'mlp', inputs });
+  }`);
+  expect(error).toMatchObject({ code: 'INVALID_ARGUMENT', model: 'mlp', version: 1 });
+  expect(error.message).toMatch(/detached/);
+  expect(error.message).toMatch(/transferInputs: false/);
+  // With transferInputs: false the same inputs can be sent again.
+  const versions = await harness.evaluate(async () => {
+    const inputs = { x: { type: 'float32' as const, dims: [1, 16], data: new Float32Array(16) } };
+    const a = await window.serving.predict({ model: 'mlp', inputs, transferInputs: false });
+    const b = await window.serving.predict({ model: 'mlp', inputs, transferInputs: false });
+    return [a.version, b.version, inputs.x.data.length];
+  });
+  expect(versions).toEqual([1, 1, 16]);
+});

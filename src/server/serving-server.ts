@@ -44,6 +44,7 @@ import type {
 import { RepositorySource } from '../sources/repository-source.js';
 import { ArtifactStorage } from '../storage/artifact-storage.js';
 import type { Manifest } from '../sources/manifest.js';
+import { describeValue } from '../core/describe-value.js';
 import { RequestDeadline } from '../core/request-deadline.js';
 import { validateSelector } from '../core/version-selector.js';
 import { ProgressCoalescer } from './progress-coalescer.js';
@@ -377,7 +378,7 @@ export class ServingServer extends Subscribable<ServingEvent> {
     if (!this.#models.has(model)) throw this.#unknownModel(model);
     try {
       if (label !== undefined) {
-        const labelled = this.#labels.resolve(model, label);
+        const labelled = this.#resolveLabel(model, label);
         try {
           return this.#manager.getServableHandle({ name: model, version: labelled });
         } catch (error) {
@@ -387,6 +388,40 @@ export class ServingServer extends Subscribable<ServingEvent> {
       return this.#manager.getServableHandle(version === undefined ? { name: model } : { name: model, version });
     } catch (error) {
       throw this.#withRepositoryCause(model, ServingError.from(error));
+    }
+  }
+
+  /**
+   * The label's version; a label waiting for a version that will never come says why, instead of
+   * UNAVAILABLE forever: the version policy does not select it, or the repository does not have
+   * it, or it failed to load.
+   */
+  #resolveLabel(model: string, label: string): number {
+    try {
+      return this.#labels.resolve(model, label);
+    } catch (error) {
+      const waiting = ServingError.from(error);
+      const version = waiting.version;
+      const repository = this.#source.status(model);
+      if (waiting.code !== 'UNAVAILABLE' || version === undefined || !repository?.lastPolledAt) throw waiting;
+      const details = { model, label, version };
+      const found = repository.versionsFound;
+      if (!found.includes(version)) {
+        throw new ServingError('FAILED_PRECONDITION', `model "${model}": label "${label}" points at version ${version}, which the repository does not have (versions found: ${found.join(', ') || 'none'}); move the label or publish version ${version}`, details);
+      }
+      if (!repository.versionsAspired.includes(version)) {
+        const policy = describeValue(this.#models.get(model)?.modelVersionPolicy ?? { latest: { numVersions: 1 } });
+        throw new ServingError(
+          'FAILED_PRECONDITION',
+          `model "${model}": label "${label}" points at version ${version}, which the model version policy ${policy} does not select (it serves: ${repository.versionsAspired.join(', ') || 'none'}); use modelVersionPolicy: { all: {} } or { specific: { versions: [...] } } including ${version}, or move the label`,
+          details,
+        );
+      }
+      const failed = this.#monitor.getState({ name: model, version });
+      if (failed?.state === 'END' && failed.error) {
+        throw new ServingError('FAILED_PRECONDITION', `model "${model}": label "${label}" points at version ${version}, which failed to load: ${failed.error.code}: ${failed.error.message}`, details);
+      }
+      throw waiting;
     }
   }
 

@@ -117,6 +117,19 @@ describe('InProcessServing with onnxruntime-web (WASM) and a fetched repository'
     expect(await rejectionOf(s.predict({ model: 'mlp', version: 1, label: 'stable', inputs: inputsOf(x, 2) }))).toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
+  it('a label on a version the policy does not select says so and how to fix it, instead of waiting forever', async () => {
+    await repo.publish('mlp', 2, { 'model.onnx': onnx.mlpModel(V2) });
+    repo.setLabels('mlp', { stable: 1, future: 7 });
+    const s = await start();
+    const x = features(1);
+    const stable = await rejectionOf(s.predict({ model: 'mlp', label: 'stable', inputs: inputsOf(x, 1) }));
+    expect(stable).toMatchObject({ code: 'FAILED_PRECONDITION', model: 'mlp', label: 'stable', version: 1 });
+    expect((stable as Error).message).toMatch(/version policy \{"latest":\{"numVersions":1\}\} does not select \(it serves: 2\); use modelVersionPolicy: \{ all: \{\} \}/);
+    const future = await rejectionOf(s.predict({ model: 'mlp', label: 'future', inputs: inputsOf(x, 1) }));
+    expect(future).toMatchObject({ code: "FAILED_PRECONDITION", version: 7 });
+    expect((future as Error).message).toMatch(/the repository does not have \(versions found: (1, 2|2, 1)\)/);
+  });
+
   it('status shows the version AVAILABLE on the wasm provider, with why WebGPU was skipped', async () => {
     const s = await start({ executionProviders: undefined, models: [model('mlp', { versionLabels: { stable: 1 } })] });
     const status = s.status('mlp');
