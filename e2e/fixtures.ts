@@ -51,6 +51,10 @@ export class Repo {
     writeFileSync(manifestPath, JSON.stringify(manifest));
   }
 
+  removeFile(model: string, version: number, file: string): void {
+    rmSync(join(this.dir, model, String(version), file), { force: true });
+  }
+
   removeVersion(model: string, version: number): void {
     rmSync(join(this.dir, model, String(version)), { recursive: true, force: true });
   }

@@ -56,3 +56,27 @@ test('reusing an input after predict (its buffer was transferred) names transfer
   });
   expect(versions).toEqual([1, 1, 16]);
 });
+
+test('warmupRuns without a warmup.json: synthetic inputs that run are found, or the warm-up is skipped with the fix — the version serves', async ({ harness, repo }) => {
+  repo.addVersion('silero', 1, { model: 'silero', version: 1 });
+  repo.removeFile('silero', 1, 'warmup.json');
+  repo.publish('silero');
+  repo.writeFile('mlp', 1, 'model.onnx', mlpModel({ seed: 1 }));
+  repo.publish('mlp');
+  await startServing(harness, {
+    models: [
+      { name: 'silero', basePath: repo.basePath('silero'), warmupRuns: 1 },
+      { name: 'mlp', basePath: repo.basePath('mlp'), warmupRuns: 2 },
+    ],
+    executionProviders: ['wasm'],
+    pollIntervalMs: 0,
+  });
+  const silero = (await harness.evaluate(() => window.serving.status('silero'))).versions[0]!;
+  expect(silero.state).toBe('AVAILABLE');
+  // Silero rejects zero-filled inputs (its state shape and sample rate matter): skipped, and the message says what to add.
+  expect(silero.description?.warmup).toMatch(/warm-up skipped.*did not run.*Add a warmup\.json beside model\.onnx.*"inputs"/);
+  const mlp = (await harness.evaluate(() => window.serving.status('mlp'))).versions[0]!;
+  expect(mlp).toMatchObject({ state: 'AVAILABLE' });
+  expect(mlp.description?.warmup).toBeUndefined();
+  expect(await harness.evaluate(() => window.serving.metrics().then((m) => m.models.mlp?.runs))).toBe(0);
+});

@@ -58,6 +58,7 @@ interface Placement {
   readonly runner: string;
   readonly provider: ExecutionProvider;
   readonly skipped: readonly string[];
+  readonly warmupSkipped?: string;
 }
 
 /** The control worker's view of an ONNX version: what it answers, and where it runs. */
@@ -139,6 +140,7 @@ export class OnnxLoader implements Loader<RunnerServable> {
       kind: 'onnx',
       ...(placement ? { provider: placement.provider, runner: placement.runner } : {}),
       ...(placement?.skipped.length ? { providerFallback: placement.skipped.join('; ') } : {}),
+      ...(placement?.warmupSkipped ? { warmup: placement.warmupSkipped } : {}),
       ...(this.#restarts ? { restarts: this.#restarts } : {}),
       ...(this.#lastExit ? { lastExit: this.#lastExit } : {}),
       ...(this.#restarting ? { runnerState: 'restarting' } : this.#failure ? { runnerState: 'failed', runnerError: this.#failure.message } : {}),
@@ -204,7 +206,7 @@ export class OnnxLoader implements Loader<RunnerServable> {
       signal.throwIfAborted();
       throw new ServingError('CANCELLED', `${describeServable(id.name, id.version)} was unloaded while loading`);
     }
-    this.#placement = { runner: placed.runner, provider: placed.provider, skipped: placed.skipped };
+    this.#placement = { runner: placed.runner, provider: placed.provider, skipped: placed.skipped, ...(placed.warmupSkipped ? { warmupSkipped: placed.warmupSkipped } : {}) };
     supervision.attach(placed.runner, this);
     supervision.runtime(placed.runtime);
     supervision.routesChanged();

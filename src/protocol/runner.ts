@@ -68,6 +68,8 @@ export interface RunnerLoadResult {
   /** Why preferred providers were skipped. */
   readonly skipped: readonly string[];
   readonly runtime: RuntimeInfo;
+  /** Why the warm-up was skipped (synthetic inputs the model rejects), and the fix. */
+  readonly warmupSkipped?: string;
 }
 
 export interface PredictMessage {

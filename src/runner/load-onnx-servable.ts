@@ -12,10 +12,13 @@ import { OnnxServable } from './onnx-servable.js';
 import type { OrtRuntime } from './ort-runtime.js';
 import type { RunQueue } from './run-queue.js';
 import { parseWarmup, syntheticInputs } from './warmup.js';
+import { WARMUP_FILE } from '../sources/manifest.js';
 
 export interface LoadedServable {
   readonly servable: OnnxServable;
   readonly skipped: readonly string[];
+  /** Set when the warm-up was skipped (synthetic inputs the model rejects): why, and the fix. */
+  readonly warmupSkipped?: string;
 }
 
 export async function loadOnnxServable(runtime: OrtRuntime, queue: RunQueue, spec: RunnerLoadSpec): Promise<LoadedServable> {
@@ -38,25 +41,51 @@ export async function loadOnnxServable(runtime: OrtRuntime, queue: RunQueue, spe
     await created.session.release();
     throw error;
   }
+  let warmupSkipped: string | undefined;
   try {
-    await warmUp(servable, spec);
+    warmupSkipped = spec.warmup ? await warmUpFromFile(servable, spec) : await warmUpSynthetic(servable, spec.warmupRuns);
   } catch (error) {
     await servable.release();
     throw error;
   }
-  return { servable, skipped: created.skipped };
+  return { servable, skipped: created.skipped, ...(warmupSkipped ? { warmupSkipped } : {}) };
 }
 
-/** Runs the configured warm-up; a failing warm-up fails the load (as in TF Serving). */
-async function warmUp(servable: OnnxServable, spec: RunnerLoadSpec): Promise<void> {
-  if (spec.warmupRuns <= 0) return;
+/** With a `warmup.json`, the warm-up is the version's own: one that fails fails the load (as in TF Serving). */
+async function warmUpFromFile(servable: OnnxServable, spec: RunnerLoadSpec): Promise<undefined> {
+  if (spec.warmupRuns <= 0) return undefined;
   const { id } = servable;
-  const inputs = spec.warmup ? parseWarmup(id, spec.warmup) : syntheticInputs(servable.signature);
+  const inputs = parseWarmup(id, spec.warmup!);
   try {
     validatePredictInputs(id, servable.signature, inputs);
     for (let i = 0; i < spec.warmupRuns; i += 1) await servable.run(inputs);
   } catch (error) {
     const cause = ServingError.from(error, { model: id.name, version: id.version });
-    throw new ServingError('FAILED_PRECONDITION', `${describeServable(id.name, id.version)}: warm-up failed: ${cause.message}`, { model: id.name, version: id.version }, { cause });
+    throw new ServingError('FAILED_PRECONDITION', `${describeServable(id.name, id.version)}: warm-up from ${WARMUP_FILE} failed: ${cause.message}`, { model: id.name, version: id.version }, { cause });
   }
+  return undefined;
 }
+
+/**
+ * Without one, zero-filled inputs shaped from the signature are tried, with the first symbolic
+ * dimension 1 (a batch) and the others 1, then 64, then 512 (a model may need a minimum length,
+ * e.g. a padding or a convolution window). When none runs, the warm-up is skipped, not the
+ * version: the returned message says why and how to give the version a `warmup.json`.
+ */
+async function warmUpSynthetic(servable: OnnxServable, runs: number): Promise<string | undefined> {
+  if (runs <= 0) return undefined;
+  const { id } = servable;
+  let lastError: ServingError | undefined;
+  for (const size of SYNTHETIC_SIZES) {
+    const inputs = syntheticInputs(servable.signature, size);
+    try {
+      for (let i = 0; i < runs; i += 1) await servable.run(inputs);
+      return undefined;
+    } catch (error) {
+      lastError = ServingError.from(error, { model: id.name, version: id.version });
+    }
+  }
+  return `${describeServable(id.name, id.version)}: warm-up skipped: zero-filled inputs shaped from the signature (symbolic dimensions ${SYNTHETIC_SIZES.join(', ')}) did not run (${lastError?.message}). Add a ${WARMUP_FILE} beside model.onnx with inputs that run: { "inputs": { "<name>": { "type": "float32", "dims": [1, 512], "data": [...] } } } (README, "Warm-up")`;
+}
+
+const SYNTHETIC_SIZES = [1, 64, 512] as const;

@@ -1,6 +1,6 @@
 /**
  * Warm-up inputs for a version: `warmup.json` when the version has one, otherwise zero-filled
- * tensors shaped from the signature (1 for every symbolic dimension).
+ * tensors shaped from the signature.
  *
  * `warmup.json`: `{ "inputs": { "<name>": { "type": "float32", "dims": [1, 4], "data": [0, 0, 0, 0] } } }`
  * — int64/uint64 values as JSON numbers (integers), bool as 0/1, strings as strings.
@@ -11,8 +11,11 @@ import { arrayFromJSON, isTensorType, zeroTensor } from '../loaders/tensor-types
 import type { Signature, TensorData } from '../protocol.js';
 import { WARMUP_FILE } from '../sources/manifest.js';
 
-export function syntheticInputs(signature: Signature): Record<string, TensorData> {
-  return Object.fromEntries(signature.inputs.map((spec) => [spec.name, zeroTensor(spec.type, spec.shape.map((d) => (typeof d === 'number' ? d : 1)))]));
+/** Zero-filled inputs: fixed dimensions as they are, a symbolic first dimension 1 (a batch), other symbolic ones `size`. */
+export function syntheticInputs(signature: Signature, size = 1): Record<string, TensorData> {
+  return Object.fromEntries(
+    signature.inputs.map((spec) => [spec.name, zeroTensor(spec.type, spec.shape.map((d, axis) => (typeof d === 'number' ? d : axis === 0 ? 1 : size)))]),
+  );
 }
 
 export function parseWarmup(id: ServableId, bytes: Uint8Array): Record<string, TensorData> {
