@@ -21,7 +21,8 @@ export default defineConfig({
   forbidOnly: !!process.env.CI,
   retries: 0,
   reporter: [['list'], ['json']],
-  outputDir: 'test-results',
+  // Parallel runs on other ports (BROWSERVING_TEST_PORT) keep their artifacts apart.
+  outputDir: process.env.BROWSERVING_TEST_PORT ? `test-results-${PORT}` : 'test-results',
   use: {
     baseURL: `http://127.0.0.1:${PORT}`,
     trace: 'retain-on-failure',

@@ -19,6 +19,7 @@ const dist = process.env.BROWSERVING_DIST ?? 'dist';
 const SPAWN_PLACEHOLDERS: Record<string, string> = {
   __BROWSERVING_SPAWN_CONTROL_WORKER__: './serving.worker.js',
   __BROWSERVING_SPAWN_RUNNER_WORKER__: './runner.worker.js',
+  __BROWSERVING_SPAWN_RUNNER_WASM_WORKER__: './runner-wasm.worker.js',
 };
 
 /** Swaps each placeholder call after minification (keeping its argument), so the literal survives exactly as written. */
@@ -43,6 +44,23 @@ function workerSpawnLiteral(): Plugin {
   };
 }
 
+/**
+ * ORT's bundles refer to themselves as `new URL('ort.bundle.min.mjs', import.meta.url)` (used only
+ * under file: URLs, to start their pthread workers). Built into a chunk with another name, the
+ * chunk itself is that file: `new URL(import.meta.url)` says so, and consumers' bundlers stop
+ * warning that 'ort.bundle.min.mjs' does not exist at build time.
+ */
+function ortSelfReference(): Plugin {
+  const selfReference = /\(\s*([`'"])ort(?:\.wasm)?\.bundle\.min\.mjs\1\s*,\s*import\.meta\.url\s*\)/g;
+  return {
+    name: 'browserving:ort-self-reference',
+    apply: 'build',
+    renderChunk(code) {
+      return selfReference.test(code) ? { code: code.replace(selfReference, '(import.meta.url)'), map: null } : null;
+    },
+  };
+}
+
 /** COOP/COEP so that `crossOriginIsolated` is true and ORT's threaded WASM works. */
 const isolationHeaders = {
   'Cross-Origin-Opener-Policy': 'same-origin',
@@ -55,6 +73,7 @@ export default defineConfig(({ mode }) => {
     return {
       base: './',
       publicDir: false,
+      plugins: [ortSelfReference()],
       build: {
         outDir: dist,
         emptyOutDir: true,
@@ -64,13 +83,22 @@ export default defineConfig(({ mode }) => {
         // "window is not defined" instead of the failed import's own error.
         modulePreload: false,
         rollupOptions: {
-          input: { 'serving.worker': here('./workers/serving.worker.ts'), 'runner.worker': here('./workers/runner.worker.ts') },
+          input: {
+            'serving.worker': here('./workers/serving.worker.ts'),
+            'runner.worker': here('./workers/runner.worker.ts'),
+            'runner-wasm.worker': here('./workers/runner-wasm.worker.ts'),
+          },
           preserveEntrySignatures: false,
           output: {
             format: 'es',
             // ORT in a chunk of its own: its pthread workers load the script that contains ORT,
             // which must not be a worker entry. Imported statically, so no preload helper either.
-            codeSplitting: { groups: [{ name: 'ort', test: /onnxruntime-web/ }] },
+            codeSplitting: {
+              groups: [
+                { name: 'ort-wasm', test: /onnxruntime-web[\\/]dist[\\/]ort\.wasm\./ },
+                { name: 'ort', test: /onnxruntime-web/ },
+              ],
+            },
             entryFileNames: '[name].js',
             chunkFileNames: '[name]-[hash].js',
             assetFileNames: '[name]-[hash][extname]',

@@ -5,9 +5,16 @@
  */
 import { expose } from 'comlink';
 import { holdLifeLock } from '../src/core/life-lock.js';
+import { CLASSIC_WORKER, isClassicWorker } from '../src/runner/start-runner.js';
 import { createWorkerApi } from '../src/server/worker-api.js';
 import { installErrorTransferHandler } from '../src/wire-errors.js';
 
-installErrorTransferHandler();
-// The main thread watches this lock to see the worker die (src/core/life-lock.ts); start() waits until it is held.
-expose(createWorkerApi(holdLifeLock((self as unknown as { name: string }).name)));
+const scope = self as unknown as { name: string; importScripts?: () => void; postMessage(message: unknown): void };
+if (isClassicWorker(scope)) {
+  // Bundled as a classic (iife) worker, this runtime cannot start: say why at once instead of hanging.
+  scope.postMessage({ browservingFatal: CLASSIC_WORKER });
+} else {
+  installErrorTransferHandler();
+  // The main thread watches this lock to see the worker die (src/core/life-lock.ts); start() waits until it is held.
+  expose(createWorkerApi(holdLifeLock(scope.name)));
+}

@@ -17,10 +17,10 @@ import type { CheckedSelector } from '../core/version-selector.js';
 import type { PredictResponse, Route, RoutingTable, RunnerHost, TensorData } from '../protocol.js';
 import type { RunnerFault } from '../protocol/runner.js';
 import { ServingMetrics } from '../server/metrics.js';
-import { RunnerPool, type RunnerInfo } from './runner-pool.js';
+import { RunnerPool, type RunnerInfo, type RunnerVariant } from './runner-pool.js';
 
 export interface DataPlaneOptions {
-  readonly spawnRunner: (name: string) => Worker;
+  readonly spawnRunner: (name: string, variant: RunnerVariant) => Worker;
   /** Asks the control worker where `selector` runs (or why it cannot). */
   readonly route: (selector: CheckedSelector) => Promise<Route>;
   readonly onRunnerExit: (runner: string, reason: string) => void;

@@ -28,9 +28,12 @@ export interface PendingReply {
   moved(inputs: unknown): void;
 }
 
+/** Which onnxruntime-web build a runner loads: the full one (WebGPU + WASM) or WASM only. */
+export type RunnerVariant = 'webgpu' | 'wasm';
+
 export interface RunnerPoolOptions {
-  /** Starts a runner worker named `name` (the name is its Web Lock). */
-  readonly spawn: (name: string) => Worker;
+  /** Starts a runner worker named `name` (the name is its Web Lock) with the given ORT build. */
+  readonly spawn: (name: string, variant: RunnerVariant) => Worker;
   /** A runner ended without being retired. */
   readonly onExit: (runner: string, reason: string) => void;
   /** Limit on a runner's start-up. @defaultValue 30000 */
@@ -61,7 +64,7 @@ class Runner {
   readonly outbox: MessageOutbox<DataMessage>;
   readonly up: Promise<void>;
 
-  constructor(readonly name: string, readonly worker: Worker, readonly group: string | undefined, onPostError: (message: DataMessage, error: unknown) => void) {
+  constructor(readonly name: string, readonly worker: Worker, readonly group: string | undefined, readonly variant: RunnerVariant, onPostError: (message: DataMessage, error: unknown) => void) {
     this.outbox = new MessageOutbox<DataMessage>({
       post: (message, transfer) => worker.postMessage(message, transfer),
       wrap: (m) => ({ k: 'many', m }),
@@ -69,6 +72,7 @@ class Runner {
     });
     this.up = new Promise<void>((resolve, reject) => {
       const onUp = (event: MessageEvent<FromRunner>) => {
+        if (event.data?.k === 'fatal') reject(new ServingError('FAILED_PRECONDITION', event.data.reason));
         if (event.data?.k !== 'up') return;
         worker.removeEventListener('message', onUp);
         resolve();
@@ -95,7 +99,9 @@ export class RunnerPool {
 
   /** Places the servable `spec` describes on a runner; rejects with the load's ServingError. */
   async load(spec: RunnerLoadSpec, group?: string): Promise<PlacedServable> {
-    const runner = await this.#runnerFor(group);
+    // Versions that will not use WebGPU get the WASM-only build: the page never downloads the other.
+    const variant: RunnerVariant = spec.providers.includes('webgpu') ? 'webgpu' : 'wasm';
+    const runner = await this.#runnerFor(group, variant);
     const transfer = [spec.modelBytes.buffer, ...spec.externalData.map((f) => f.data.buffer), ...(spec.warmup ? [spec.warmup.buffer] : [])].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
     try {
       const result = (await this.#control(runner, spec.key, (id) => runner.post({ k: 'load', id, spec }, [...new Set(transfer)]))) as RunnerLoadResult;
@@ -173,27 +179,27 @@ export class RunnerPool {
     this.#runners.clear();
   }
 
-  async #runnerFor(group: string | undefined): Promise<Runner> {
+  async #runnerFor(group: string | undefined, variant: RunnerVariant): Promise<Runner> {
     if (this.#closed) throw new ServingError('CANCELLED', 'the serving runtime was closed');
     if (group !== undefined) {
-      const shared = [...this.#runners.values()].find((r) => r.group === group && (r.state === 'up' || r.state === 'starting'));
+      const shared = [...this.#runners.values()].find((r) => r.group === group && r.variant === variant && (r.state === 'up' || r.state === 'starting'));
       if (shared) {
         await shared.up;
         return shared;
       }
     }
-    return this.#spawn(group);
+    return this.#spawn(group, variant);
   }
 
-  async #spawn(group: string | undefined): Promise<Runner> {
+  async #spawn(group: string | undefined, variant: RunnerVariant): Promise<Runner> {
     const name = `browserving-runner-${crypto.randomUUID()}`;
     let worker: Worker;
     try {
-      worker = this.#options.spawn(name);
+      worker = this.#options.spawn(name, variant);
     } catch (error) {
       throw ServingError.from(error, {}, 'UNAVAILABLE');
     }
-    const runner = new Runner(name, worker, group, (message, error) => this.#postFailed(runner, message, error));
+    const runner = new Runner(name, worker, group, variant, (message, error) => this.#postFailed(runner, message, error));
     this.#runners.set(name, runner);
     worker.addEventListener('message', (event: MessageEvent<FromRunner>) => this.#onMessage(runner, event.data));
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -276,6 +282,7 @@ export class RunnerPool {
         runner.exitReason = message.reason;
         return;
       case 'up':
+      case 'fatal':
         return;
       default:
         this.#settle(runner, message);

@@ -47,8 +47,10 @@ import { spawnControlWorker, spawnRunnerWorker } from './spawn-worker.js';
 export interface CreateServingOptions extends ServerConfig {
   /** URL of the control worker script. @defaultValue the `serving.worker.js` beside the library */
   readonly workerUrl?: string | URL;
-  /** URL of the runner worker script. @defaultValue the `runner.worker.js` beside the library */
+  /** URL of the runner worker script (onnxruntime-web's WebGPU + WASM build). @defaultValue the `runner.worker.js` beside the library */
   readonly runnerUrl?: string | URL;
+  /** URL of the WASM-only runner worker script, used for versions whose providers exclude WebGPU. @defaultValue the `runner-wasm.worker.js` beside the library */
+  readonly runnerWasmUrl?: string | URL;
   /** Resolve only once the configured models have loaded (or failed to). @defaultValue true */
   readonly waitForModels?: boolean;
   /** Limit on start-up, including waiting for models; DEADLINE_EXCEEDED past it. @defaultValue 120000 */
@@ -139,10 +141,10 @@ export interface ServingStorage {
 export async function createServing(options: CreateServingOptions): Promise<Serving> {
   installErrorTransferHandler();
   if (typeof options !== 'object' || options === null) throw new ServingError('INVALID_ARGUMENT', `createServing() takes an options object, got ${describeValue(options)}`);
-  const { workerUrl, runnerUrl, waitForModels = true, startupTimeoutMs = 120_000, onEvent, requireModels = false, quiet = false, ...config } = options;
+  const { workerUrl, runnerUrl, runnerWasmUrl, waitForModels = true, startupTimeoutMs = 120_000, onEvent, requireModels = false, quiet = false, ...config } = options;
   // persist() exists only on the page's navigator.storage, not in workers.
   if (config.storage?.persist) await (globalThis.navigator?.storage?.persist?.() ?? Promise.resolve(false)).catch(() => false);
-  const client = new ServingClient(resolveBasePaths(config), workerUrl, runnerUrl, quiet);
+  const client = new ServingClient(resolveBasePaths(config), workerUrl, { ...(runnerUrl !== undefined ? { webgpu: runnerUrl } : {}), ...(runnerWasmUrl !== undefined ? { wasm: runnerWasmUrl } : {}) }, quiet);
   if (onEvent) client.subscribe(onEvent);
   if (!quiet && globalThis.crossOriginIsolated === false) {
     console.warn('[browserving] this page is not cross-origin isolated, so onnxruntime-web runs single-threaded: serve it with "Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp" (README, "Serving it").');
@@ -185,13 +187,13 @@ class ServingClient extends Subscribable<ServingEvent> implements Serving {
   /** The repository error last warned about, per model: each distinct one is said once. */
   readonly #warned = new Map<string, string>();
 
-  constructor(config: ServerConfig, workerUrl: string | URL | undefined, runnerUrl: string | URL | undefined, quiet = false) {
+  constructor(config: ServerConfig, workerUrl: string | URL | undefined, runnerUrls: { webgpu?: string | URL; wasm?: string | URL }, quiet = false) {
     super();
     this.#config = config;
     this.#quiet = quiet;
     this.#workerUrl = workerUrl;
     this.#data = new DataPlane({
-      spawnRunner: (name) => spawnRunnerWorker(name, runnerUrl),
+      spawnRunner: (name, variant) => spawnRunnerWorker(name, variant, runnerUrls),
       route: (selector) => this.#call((c) => c.route(selector)),
       onRunnerExit: (runner, reason) => void this.#call((c) => c.runnerExited(runner, reason)).catch(() => undefined),
     });
@@ -218,6 +220,9 @@ class ServingClient extends Subscribable<ServingEvent> implements Serving {
       worker.addEventListener('error', (event) => {
         reject(new ServingError('UNAVAILABLE', `the serving worker failed to start: ${event.message || 'its script could not be loaded (is serving.worker.js served beside the library, as an ES module?)'}`));
       }, { once: true });
+      worker.addEventListener('message', (event: MessageEvent<{ browservingFatal?: string }>) => {
+        if (typeof event.data?.browservingFatal === 'string') reject(new ServingError('FAILED_PRECONDITION', event.data.browservingFatal));
+      });
     });
     failedToLoad.catch(() => undefined);
     const events = proxy((event: ServingEvent) => this.#record(event));

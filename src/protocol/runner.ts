@@ -8,7 +8,7 @@
  *
  * Worked sequences (who sends what, in which order):
  *
- *   start-up                 main: new Worker(runner.worker.js, { name })
+ *   start-up                 main: new Worker(runner.worker.js | runner-wasm.worker.js, { name })
  *                            runner: holds the Web Lock `name` for its whole life, then → { k: 'up' }
  *                            main: requests the same lock; it is granted only when the runner is gone
  *                            (terminated, crashed, out of memory, closed): that is how death is seen,
@@ -109,4 +109,6 @@ export type FromRunner =
   | RunnerReply
   | { readonly k: 'many'; readonly m: readonly RunnerReply[] }
   | { readonly k: 'up' }
+  /** Instead of `up`: the runner cannot work at all (e.g. bundled as a classic worker); `reason` says how to fix it. */
+  | { readonly k: 'fatal'; readonly reason: string }
   | { readonly k: 'exit'; readonly reason: string };

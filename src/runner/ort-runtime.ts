@@ -1,15 +1,17 @@
 /**
  * OrtRuntime: a runner's one onnxruntime-web instance.
  *
- * - ORT is imported statically but built into a chunk of its own (vite.config.ts): ORT's threaded
- *   WASM starts pthread workers from the script that contains ORT, and they must not boot a runner.
+ * - The ORT module is given by the runner's entry point: `onnxruntime-web` (WebGPU + WASM, a 28 MB
+ *   .wasm) or `onnxruntime-web/wasm` (WASM only, 14 MB), each built into a chunk of its own
+ *   (vite.config.ts): ORT's threaded WASM starts pthread workers from the script that contains
+ *   ORT, and they must not boot a runner.
  * - `env` is configured once, before the first session: ORT reads it at initialisation and a
  *   failed WASM initialisation cannot be retried in the same worker.
  * - Sessions are created on the first execution provider of the preference list that works,
  *   trying each explicitly, so the provider actually used — and why earlier ones were skipped —
  *   is known and reported (ORT's own list fallback is silent about both).
  */
-import * as Ort from 'onnxruntime-web';
+import type * as Ort from 'onnxruntime-web';
 import { ServingError } from '../core/serving-error.js';
 import type { ExecutionProvider, RuntimeInfo } from '../protocol.js';
 
@@ -42,17 +44,19 @@ export interface CreatedSession {
 
 export class OrtRuntime {
   readonly #options: OrtRuntimeOptions;
+  readonly #ort: OrtModule;
   #module: Promise<OrtModule> | undefined;
   #webgpu: Promise<{ adapter?: unknown; reason?: string; name?: string }> | undefined;
   #creating: Promise<unknown> = Promise.resolve();
 
-  constructor(options: OrtRuntimeOptions = {}) {
+  constructor(ort: OrtModule, options: OrtRuntimeOptions = {}) {
+    this.#ort = ort;
     this.#options = options;
   }
 
   /** The configured ORT module (imported and configured on first use). */
   module(): Promise<OrtModule> {
-    this.#module ??= Promise.resolve(Ort).then((ort) => {
+    this.#module ??= Promise.resolve(this.#ort).then((ort) => {
       ort.env.wasm.proxy = false;
       ort.env.wasm.numThreads = this.#options.numThreads ?? defaultThreadCount();
       if (this.#options.wasmPaths !== undefined) ort.env.wasm.wasmPaths = this.#options.wasmPaths;

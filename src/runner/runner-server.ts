@@ -20,7 +20,7 @@ import { transferablesOf } from '../loaders/tensor-types.js';
 import type { FromRunner, PredictMessage, RunnerFault, RunnerLoadResult, RunnerLoadSpec, RunnerReply, ToRunner } from '../protocol/runner.js';
 import { loadOnnxServable } from './load-onnx-servable.js';
 import type { OnnxServable } from './onnx-servable.js';
-import { OrtRuntime } from './ort-runtime.js';
+import { OrtRuntime, type OrtModule } from './ort-runtime.js';
 import { RunQueue } from './run-queue.js';
 
 interface Hosted {
@@ -31,6 +31,8 @@ interface Hosted {
 }
 
 export interface RunnerScope {
+  /** onnxruntime-web as this runner's entry point imported it (the full build, or WASM only). */
+  readonly ort: OrtModule;
   post(message: FromRunner, transfer: Transferable[]): void;
   /** Ends the worker (self.close). */
   close(): void;
@@ -140,7 +142,7 @@ export class RunnerServer {
   }
 
   #createRuntime(wasm: RunnerLoadSpec['wasm']): OrtRuntime {
-    const runtime = new OrtRuntime(wasm);
+    const runtime = new OrtRuntime(this.#scope.ort, wasm);
     runtime.onDeviceLost = (reason) => this.exit(reason);
     return runtime;
   }

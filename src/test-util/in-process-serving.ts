@@ -10,6 +10,7 @@ import type { PredictRequest } from '../client/serving-client.js';
 import { ServingError } from '../core/serving-error.js';
 import type { LookupRequestWire, MetricsSnapshot, PredictResponse, ServerConfig } from '../protocol.js';
 import type { FromRunner, ToRunner } from '../protocol/runner.js';
+import * as ort from 'onnxruntime-web';
 import { RunnerServer } from '../runner/runner-server.js';
 import { ServingServer, type ServingServerDependencies } from '../server/serving-server.js';
 
@@ -23,7 +24,7 @@ export class InProcessRunner extends EventTarget {
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
     this.#far = port2;
-    const server = new RunnerServer({ post: (message, transfer) => port2.postMessage(message, transfer), close: () => this.terminate() });
+    const server = new RunnerServer({ ort, post: (message, transfer) => port2.postMessage(message, transfer), close: () => this.terminate() });
     port2.onmessage = (event: MessageEvent<ToRunner>) => server.handle(event.data);
     port1.onmessage = (event: MessageEvent<FromRunner>) => this.dispatchEvent(new MessageEvent('message', { data: event.data }));
     queueMicrotask(() => port2.postMessage({ k: 'up' }));
@@ -47,6 +48,7 @@ export class InProcessServing {
   private constructor() {
     this.data = new DataPlane({
       spawnRunner: (name) => {
+        // One onnxruntime-web for every variant here: Node has its own build.
         const runner = new InProcessRunner(name);
         this.runners.push(runner);
         return runner as unknown as Worker;
