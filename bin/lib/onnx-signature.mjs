@@ -23,12 +23,18 @@ let ortModule;
 
 /** onnxruntime-web, imported on first use so that table-only repositories never load it. */
 function ort() {
-  ortModule ??= import('onnxruntime-web').then((module) => {
-    // One thread: no worker threads to start (or to keep the process alive) for a metadata read.
-    module.env.wasm.numThreads = 1;
-    module.env.logLevel = 'error';
-    return module;
-  });
+  ortModule ??= import('onnxruntime-web').then(
+    (module) => {
+      // One thread: no worker threads to start (or to keep the process alive) for a metadata read.
+      module.env.wasm.numThreads = 1;
+      module.env.logLevel = 'error';
+      return module;
+    },
+    (error) => {
+      // An optional peer dependency: browser users of the library never need it, the CLI does.
+      throw new CliError(`reading an ONNX model's signature needs onnxruntime-web, which is not installed (${error.message}): npm install --save-dev onnxruntime-web`);
+    },
+  );
   return ortModule;
 }
 

@@ -22,6 +22,10 @@ interface WorkerScope {
 
 export function startRunner(ort: OrtModule): void {
   const scope = self as unknown as WorkerScope;
+  // A consumer's bundler may put ORT and this runner into one file; ORT's threaded WASM then starts
+  // its pthread workers (named 'em-pthread') from it. ORT's own code has already taken over such a
+  // worker when it was imported: the runner must stay out of its way.
+  if (scope.name === 'em-pthread') return;
   if (isClassicWorker(scope)) {
     scope.postMessage({ k: 'fatal', reason: CLASSIC_WORKER }, []);
     return;
