@@ -3,7 +3,8 @@
  * - `silero`: Silero VAD v5 (version 1, label `stable`) and v6 (version 2, label `canary`),
  *   copied from @ricky0123/vad-web — a real model that ships inside an npm package;
  * - `mlp`: a generated two-layer MLP with a batch dimension (scripts/onnx-models.mjs);
- * - `vocab`: a vocabulary table (table.txt, one token per line).
+ * - `vocab`: a vocabulary table (table.txt, one token per line);
+ * - `samples/`: not a model, the dashboard's speech sample (scripts/speech.mjs).
  * Each base path gets its manifest from the package's own CLI (`browserving manifest`).
  * Idempotent: does nothing when the repository is already complete.
  */
@@ -11,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { root, say, SetupError } from './ensure.mjs';
+import { ensureSpeechSample } from './speech.mjs';
 
 export const MODELS_DIR = join(root, 'public', 'models');
 const STAMP = join(MODELS_DIR, '.complete');
@@ -37,7 +39,11 @@ export function writeManifest(baseDir, labels = {}) {
 }
 
 export async function ensureModels() {
-  if (existsSync(STAMP) && readFileSync(STAMP, 'utf8') === STAMP_VALUE) return;
+  if (!existsSync(STAMP) || readFileSync(STAMP, 'utf8') !== STAMP_VALUE) await writeModels();
+  ensureSpeechSample(join(MODELS_DIR, 'samples'));
+}
+
+async function writeModels() {
   say('writing the model repository into public/models (Silero VAD v5/v6, generated MLP, vocabulary table)');
   const { mlpModel } = await import('./onnx-models.mjs');
   const vadDist = join(root, 'node_modules', '@ricky0123', 'vad-web', 'dist');
