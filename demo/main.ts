@@ -1,92 +1,143 @@
 /**
- * The demo page: imports browserving as a consumer app would (Vite resolves `browserving` to
- * dist/), serves the models in public/models, and shows status, predictions and events.
+ * The `npm start` dashboard: imports browserving as a consumer app would (Vite resolves
+ * `browserving` to dist/), serves the models in public/models, and shows what the runtime does
+ * from its first event: versions and their states, downloads, latency, storage, runtime, VAD on
+ * real speech, and the event log.
+ *
+ * Start-up: the panels exist before `createServing` is called, and `onEvent` feeds them from the
+ * first event (`waitForModels: false`, so the page does not wait for the downloads it shows).
+ * Then `status()` on every state or repository event (and every 2 s), `metrics()` every second,
+ * storage every 5 s and after each finished download.
  */
-import { createServing, isServingError, type Serving, type VersionSelector } from 'browserving';
+import { createServing, isServingError, type Serving, type ServingEvent } from 'browserving';
+import { readDashboardConfig, servingOptions } from './dashboard-config.js';
+import { byId } from './dom.js';
+import { EventLog } from './event-log.js';
+import { LookupPanel } from './lookup-panel.js';
+import { MetricsPanel } from './metrics-panel.js';
+import { ModelsPanel } from './models-panel.js';
+import { RuntimePanel } from './runtime-panel.js';
+import { ServableHistory } from './servable-history.js';
+import { StoragePanel } from './storage-panel.js';
+import { Traffic } from './traffic.js';
+import { VadPanel, type VadRun } from './vad-panel.js';
 
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const MODELS = ['silero', 'mlp', 'vocab'];
-
-function log(line: string): void {
-  const el = $('log');
-  el.textContent += `${new Date().toLocaleTimeString()} ${line}\n`;
-  el.scrollTop = el.scrollHeight;
+/** What the page exposes on `window` for the console and the e2e tests. */
+export interface DashboardHandle {
+  readonly serving: Serving;
+  lastVadRun(): VadRun | undefined;
+  runSample(): Promise<VadRun>;
 }
 
-async function renderStatus(serving: Serving): Promise<void> {
-  const rows: string[] = [];
-  for (const model of MODELS) {
-    const status = await serving.status(model);
-    for (const v of status.versions) {
-      const provider = v.description?.provider ?? v.description?.kind ?? '';
-      rows.push(`<tr><td>${model}</td><td>${v.version}</td><td class="${v.state}">${v.state}</td><td>${v.labels.join(', ')}</td><td>${provider}</td><td>${v.error?.message ?? ''}</td></tr>`);
-    }
-  }
-  $('status').querySelector('tbody')!.innerHTML = rows.join('');
+const since = Math.round(performance.timeOrigin);
+const config = readDashboardConfig(location.search);
+const modelNames = config.models.map((m) => m.name);
+const history = new ServableHistory();
+const log = new EventLog(since);
+const modelsPanel = new ModelsPanel(byId('models'), config.models, history, since);
+byId('vad-panel').hidden = !modelNames.includes('silero');
+byId('lookup-panel').hidden = !modelNames.includes('vocab');
+
+/** Runs `work` at most once per `ms`, however often it is asked for. */
+function coalesce(ms: number, work: () => void): () => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return () => {
+    timer ??= setTimeout(() => {
+      timer = undefined;
+      work();
+    }, ms);
+  };
 }
 
-function selector(): Omit<VersionSelector, 'model'> {
-  const value = $<HTMLSelectElement>('target').value;
-  return value.startsWith('label:') ? { label: value.slice(6) } : {};
+const renderModels = coalesce(50, () => {
+  modelsPanel.render();
+  renderOverall();
+});
+let refreshStatus: () => void = () => undefined;
+let refreshStorage: () => void = () => undefined;
+
+function onEvent(event: ServingEvent): void {
+  log.add(event);
+  if (history.apply(event)) renderModels();
+  if (event.type === 'servable-state' || event.type === 'repository' || event.type === 'runner') refreshStatus();
+  if (event.type === 'download' && !event.progress.file && (event.progress.state === 'cached' || event.progress.state === 'failed')) refreshStorage();
 }
 
-/** 1 s at 16 kHz: 0.5 s silence, then 0.5 s of a 440 Hz tone with noise. */
-function syntheticAudio(): Float32Array {
-  return Float32Array.from({ length: 16000 }, (_, i) => (i < 8000 ? 0 : 0.4 * Math.sin((2 * Math.PI * 440 * i) / 16000) + 0.05 * (Math.random() - 0.5)));
+function renderOverall(): void {
+  const versions = modelNames.flatMap((m) => history.versions(m));
+  const count = (state: string) => versions.filter((v) => v.transitions.at(-1)?.state === state).length;
+  const failed = versions.filter((v) => v.transitions.at(-1)?.error).length;
+  const loading = count('START') + count('LOADING');
+  const overall = byId('overall');
+  overall.dataset.state = failed ? 'failed' : loading ? 'loading' : versions.length ? 'serving' : 'starting';
+  overall.textContent = versions.length === 0 ? 'starting…'
+    : `${count('AVAILABLE')} version${count('AVAILABLE') === 1 ? '' : 's'} serving${loading ? ` · ${loading} loading` : ''}${failed ? ` · ${failed} failed` : ''}`;
 }
 
-async function runVad(serving: Serving): Promise<void> {
-  const audio = syntheticAudio();
-  let state: Float32Array = new Float32Array(2 * 128);
-  const bars: string[] = [];
-  let version = 0;
-  for (let start = 0; start + 512 <= audio.length; start += 512) {
-    const response = await serving.predict({
-      model: 'silero',
-      ...selector(),
-      inputs: {
-        input: { type: 'float32', dims: [1, 512], data: audio.slice(start, start + 512) },
-        state: { type: 'float32', dims: [2, 1, 128], data: state },
-        sr: { type: 'int64', dims: [], data: BigInt64Array.from([16000n]) },
-      },
-    });
-    version = response.version;
-    state = response.outputs.stateN!.data as Float32Array;
-    const p = (response.outputs.output!.data as Float32Array)[0]!;
-    bars.push(`${String(start / 16).padStart(4)} ms <span class="bar" style="width:${Math.round(p * 300)}px"></span> ${p.toFixed(3)}`);
-  }
-  $('vad').innerHTML = `served by silero version ${version}<br>${bars.join('<br>')}`;
+function describe(error: unknown): string {
+  return isServingError(error) ? `${error.code}: ${error.message}` : String((error as Error)?.message ?? error);
 }
 
 async function main(): Promise<void> {
-  const serving = await createServing({
-    models: [
-      { name: 'silero', basePath: './models/silero', modelVersionPolicy: { all: {} }, warmupRuns: 1 },
-      { name: 'mlp', basePath: './models/mlp' },
-      { name: 'vocab', basePath: './models/vocab' },
-    ],
-    pollIntervalMs: 10_000,
+  const reportError = (message: string) => log.note(message, 'error');
+  log.note(`createServing(): ${modelNames.join(', ')} from ${config.models[0]?.basePath.replace(/[^/]+$/, '') ?? '—'}, polled every ${config.pollIntervalMs / 1000} s`);
+  const serving = await createServing(servingOptions(config, onEvent));
+  log.note('the control worker is up; models load in the background');
+  document.body.dataset.started = 'true';
+
+  const vad = new VadPanel(serving, config.samplePath, reportError);
+  const lookup = new LookupPanel(serving, reportError);
+  const storage = new StoragePanel(serving, reportError);
+  const runtime = new RuntimePanel(serving, config.models, history, reportError);
+  const metrics = new MetricsPanel(modelNames, since);
+  const traffic = new Traffic(serving, modelNames);
+  const dashboard: DashboardHandle = { serving, lastVadRun: () => vad.lastRun, runSample: () => vad.runSample() };
+  Object.assign(window, { serving, dashboard });
+
+  byId<HTMLInputElement>('traffic').addEventListener('change', (e) => ((e.target as HTMLInputElement).checked ? traffic.start() : traffic.stop()));
+  byId('bad-request').addEventListener('click', () => void traffic.fail().then((code) => log.note(`a failing request on purpose: ${code}`, 'warn')));
+
+  let statusBusy = false;
+  refreshStatus = coalesce(100, () => {
+    if (statusBusy) return void setTimeout(refreshStatus, 100);
+    statusBusy = true;
+    Promise.all(modelNames.map((m) => serving.status(m)))
+      .then((answers) => {
+        for (const status of answers) {
+          history.reconcile(status);
+          if (status.model === 'silero') vad.target.update(status);
+          if (status.model === 'vocab') lookup.target.update(status);
+        }
+        renderModels();
+      })
+      .catch((e) => reportError(`status(): ${describe(e)}`))
+      .finally(() => (statusBusy = false));
   });
-  (window as unknown as { serving: Serving }).serving = serving;
-  const rt = serving.runtime;
-  $('runtime').textContent = `ORT ${rt.ortVersion ?? '?'}, crossOriginIsolated=${rt.crossOriginIsolated}, WASM threads=${rt.wasmThreads ?? '?'}, WebGPU adapter=${rt.webgpuAdapter ?? 'none'}`;
-  serving.subscribe((event) => {
-    if (event.type === 'servable-state') log(`${event.state.id.name} v${event.state.id.version}: ${event.state.state}${event.state.error ? ` (${event.state.error.code})` : ''}`);
-    void renderStatus(serving);
-  });
-  await renderStatus(serving);
-  const guard = (work: () => Promise<void>) => () => work().catch((e) => log(isServingError(e) ? `${e.code}: ${e.message}` : String(e)));
-  $('run').addEventListener('click', guard(() => runVad(serving)));
-  $('lookup').addEventListener('click', guard(async () => {
-    const keys = $<HTMLInputElement>('keys').value.split(/\s+/).filter(Boolean);
-    const { values, version } = await serving.lookup({ model: 'vocab', keys });
-    $('lookup-out').textContent = `v${version}: ${keys.map((k, i) => `${k}→${JSON.stringify(values[i])}`).join('  ')}`;
-  }));
-  await runVad(serving);
+  refreshStorage = coalesce(200, () => void storage.refresh().catch((e) => reportError(`storage: ${describe(e)}`)));
+
+  const everySecond = () => {
+    serving.metrics().then((m) => {
+      metrics.update(m);
+      runtime.render(m.runtime);
+    }, (e) => reportError(`metrics(): ${describe(e)}`));
+    renderModels();
+  };
+  refreshStatus();
+  refreshStorage();
+  everySecond();
+  setInterval(everySecond, 1000);
+  setInterval(refreshStatus, 2000);
+  setInterval(refreshStorage, 5000);
+
+  await serving.waitForModels();
+  log.note('every configured model has settled');
+  if (config.autorun && modelNames.includes('silero')) {
+    await vad.runSample().catch((e) => reportError(`speech sample: ${describe(e)}`));
+  }
   document.body.dataset.ready = 'true';
 }
 
 main().catch((e) => {
-  log(`failed to start: ${isServingError(e) ? `${e.code}: ${e.message}` : String(e)}`);
+  log.note(`failed to start: ${describe(e)}`, 'error');
   document.body.dataset.ready = 'error';
 });
