@@ -21,7 +21,7 @@ import type { ServableDescription } from '../core/servable-state.js';
 import { ServingError, describeServable } from '../core/serving-error.js';
 import type { ExecutionProvider, Route, RunnerEvent, RunnerHost, RuntimeInfo, Signature } from '../protocol.js';
 import type { RunnerLoadSpec } from '../protocol/runner.js';
-import { ONNX_MODEL_FILE, WARMUP_FILE, type ManifestFile, type ManifestVersion } from '../sources/manifest.js';
+import { ONNX_MODEL_FILE, WARMUP_FILE, fileUrl, type ManifestFile, type ManifestVersion } from '../sources/manifest.js';
 import type { ArtifactFetcher } from './artifact-fetcher.js';
 
 /** What the control worker's loaders share: the runner host, and where a runner's life is reported. */
@@ -216,7 +216,7 @@ export class OnnxLoader implements Loader<RunnerServable> {
   async #spec(signal: AbortSignal): Promise<RunnerLoadSpec> {
     const { id, entry, fetcher, versionUrl, warmupRuns = 0, executionProviders, batching, supervision, maxRunMs } = this.#options;
     const files = entry.files.filter((f) => f.path !== WARMUP_FILE || warmupRuns > 0);
-    const read = (file: ManifestFile) => fetcher.fetch({ model: id.name, version: id.version, url: new URL(file.path, versionUrl).href, file, versionFiles: files, signal });
+    const read = (file: ManifestFile) => fetcher.fetch({ model: id.name, version: id.version, url: fileUrl(file, versionUrl), file, versionFiles: files, signal });
     let modelBytes: Uint8Array | undefined;
     let warmup: Uint8Array | undefined;
     const externalData: { path: string; data: Uint8Array }[] = [];

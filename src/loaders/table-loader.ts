@@ -6,7 +6,7 @@ import type { LoadContext, Loader, ResourceAllocation } from '../core/loader.js'
 import type { ServableId } from '../core/servable-id.js';
 import type { ServableDescription } from '../core/servable-state.js';
 import { ServingError, describeServable } from '../core/serving-error.js';
-import { TABLE_FILES, type ManifestVersion } from '../sources/manifest.js';
+import { TABLE_FILES, fileUrl, type ManifestVersion } from '../sources/manifest.js';
 import type { ArtifactFetcher } from './artifact-fetcher.js';
 import { LookupTable } from './lookup-table.js';
 
@@ -38,7 +38,7 @@ export class TableLoader implements Loader<LookupTable> {
   async load({ signal }: LoadContext): Promise<void> {
     const { id, fetcher, versionUrl } = this.#options;
     const file = this.#file();
-    const bytes = await fetcher.fetch({ model: id.name, version: id.version, url: new URL(file.path, versionUrl).href, file, signal });
+    const bytes = await fetcher.fetch({ model: id.name, version: id.version, url: fileUrl(file, versionUrl), file, signal });
     this.#table = LookupTable.parse(id, file.path, bytes);
   }
 

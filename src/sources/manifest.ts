@@ -32,14 +32,18 @@ export interface ManifestFile {
   /** Relative to the version folder; `/`-separated, no `..`. */
   readonly path: string;
   readonly size: number;
-  /** Lower-case hex. */
-  readonly sha256: string;
+  /** Lower-case hex. Absent only for a model given as a single URL (no manifest): its bytes are checked by size. */
+  readonly sha256?: string;
+  /** Where the file is when not inside the version folder: a model given as a single URL. */
+  readonly url?: string;
 }
 
 export interface ManifestVersion {
   readonly version: number;
   readonly kind: ServableKind;
   readonly files: readonly ManifestFile[];
+  /** For a model given as a single URL: the validator (ETag, else Last-Modified, else size) that told this version apart. */
+  readonly validator?: string;
   /** For ONNX versions, as read by the CLI; informational (the loaded session is authoritative). */
   readonly signature?: Signature;
 }
@@ -100,7 +104,21 @@ function validateFile(file: unknown, at: string, fail: (why: string) => never): 
     fail(`${at}.path must be a relative path inside the version folder, got ${describeValue(path)}`);
   }
   if (!Number.isSafeInteger(f!.size) || f!.size! < 0) fail(`${at}.size must be a byte count, got ${describeValue(f!.size)}`);
-  if (typeof f!.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f!.sha256)) fail(`${at}.sha256 must be 64 lower-case hex digits`);
+  if (f!.url !== undefined && !(typeof f!.url === 'string' && /^https?:/.test(f!.url) && URL.canParse(f!.url))) fail(`${at}.url must be an absolute http(s) URL, got ${describeValue(f!.url)}`);
+  // A file listed by URL (a model given as a single ONNX URL) has no known digest; every other one must.
+  if (f!.url === undefined || f!.sha256 !== undefined) {
+    if (typeof f!.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f!.sha256)) fail(`${at}.sha256 must be 64 lower-case hex digits`);
+  }
+}
+
+/** The URL of one of a version's files. */
+export function fileUrl(file: ManifestFile, versionFolderUrl: string): string {
+  return file.url ?? new URL(file.path, versionFolderUrl).href;
+}
+
+/** True when a model's `basePath` names one ONNX file rather than a repository (no manifest). */
+export function isSingleModelUrl(basePath: string): boolean {
+  return /\.onnx$/i.test(new URL(basePath).pathname);
 }
 
 /** URL of a version's folder, ending in `/`. */

@@ -22,7 +22,7 @@ import { selectAspiredVersions } from '../core/servable-version-policy.js';
 import { ServingError } from '../core/serving-error.js';
 import type { AspiredVersionsCallback, Source } from '../core/source.js';
 import type { RepositoryStatus } from '../protocol.js';
-import { manifestUrl, parseManifest, versionUrl, type Manifest, type ManifestVersion } from './manifest.js';
+import { MANIFEST_FORMAT, ONNX_MODEL_FILE, isSingleModelUrl, manifestUrl, parseManifest, versionUrl, type Manifest, type ManifestVersion } from './manifest.js';
 
 export interface RepositoryModel {
   readonly name: string;
@@ -166,6 +166,7 @@ export class RepositorySource implements Source<VersionLocation> {
 
   async #readManifest(entry: ModelEntry): Promise<void> {
     const { name, basePath } = entry.config;
+    if (isSingleModelUrl(basePath)) return this.#readSingleModel(entry);
     const url = manifestUrl(basePath);
     let response: Response;
     try {
@@ -189,7 +190,12 @@ export class RepositorySource implements Source<VersionLocation> {
       entry.error = new ServingError('UNAVAILABLE', `model "${name}": reading ${url} failed: ${(error as Error).message}`, { model: name }, { cause: error });
       return;
     }
-    const etag = response.headers.get('ETag') ?? undefined;
+    await this.#applyText(entry, url, text, response.headers.get('ETag') ?? undefined);
+  }
+
+  /** Applies a manifest's text: parsed, saved to the cache, and its versions aspired — unless it did not change. */
+  async #applyText(entry: ModelEntry, url: string, text: string, etag: string | undefined): Promise<void> {
+    const { name, basePath } = entry.config;
     if (text === entry.text) {
       entry.error = undefined;
       entry.etag = etag;
@@ -217,6 +223,46 @@ export class RepositorySource implements Source<VersionLocation> {
     if (this.#models.get(name) !== entry) return;
     this.#emit(entry);
     this.#options.onManifest?.(name, entry.manifest);
+  }
+
+  /**
+   * A model given as one ONNX file URL: a conditional HEAD tells whether it changed; its manifest
+   * is made here — one `onnx` version, checked by size (no digest is known). Each new validator
+   * (ETag, else Last-Modified, else size) is the next version number, counting on from the one
+   * cached, so a page reloaded after the file changed loads version n + 1 and serves n meanwhile.
+   */
+  async #readSingleModel(entry: ModelEntry): Promise<void> {
+    const { name, basePath } = entry.config;
+    let response: Response;
+    try {
+      response = await this.#fetch(basePath, { method: 'HEAD', cache: 'no-store', headers: entry.etag ? { 'If-None-Match': entry.etag } : {} });
+    } catch (error) {
+      entry.error = new ServingError('UNAVAILABLE', `model "${name}": cannot fetch ${basePath}: ${(error as Error).message}`, { model: name }, { cause: error });
+      return;
+    }
+    if (response.status === 304) {
+      entry.error = undefined;
+      return;
+    }
+    if (!response.ok) {
+      entry.error = new ServingError(response.status === 404 ? 'NOT_FOUND' : 'UNAVAILABLE', `model "${name}": ${basePath} answered HTTP ${response.status}`, { model: name });
+      return;
+    }
+    const length = response.headers.get('Content-Length');
+    const size = Number(length);
+    if (length === null || !Number.isSafeInteger(size)) {
+      entry.error = new ServingError('INVALID_ARGUMENT', `model "${name}": ${basePath} answered HEAD without a Content-Length (a cross-origin server must also expose it): serve it with one, or publish a repository with a manifest (npx browserving manifest <dir>)`, { model: name });
+      return;
+    }
+    const etag = response.headers.get('ETag') ?? undefined;
+    const validator = etag ?? response.headers.get('Last-Modified') ?? `size ${size}`;
+    const previous = entry.manifest ?? (await this.#options.manifestCache?.load(name, basePath).catch(() => undefined));
+    const latest = previous?.versions.reduce<ManifestVersion | undefined>((a, v) => (a === undefined || v.version > a.version ? v : a), undefined);
+    const same = latest?.validator === validator && latest.files[0]?.size === size;
+    const manifest: Manifest = same
+      ? previous!
+      : { format: MANIFEST_FORMAT, versions: [{ version: (latest?.version ?? 0) + 1, kind: 'onnx', validator, files: [{ path: ONNX_MODEL_FILE, size, url: basePath }] }] };
+    await this.#applyText(entry, basePath, JSON.stringify(manifest), etag);
   }
 
   #emit(entry: ModelEntry): void {

@@ -27,7 +27,8 @@ export interface FileKey {
 /** What the store knows of one file: the manifest entry it is for and how much of it is committed. */
 export interface StoredFile extends FileKey {
   readonly size: number;
-  readonly sha256: string;
+  /** Absent for a file of a model given as a single URL (checked by size only). */
+  readonly sha256?: string;
   /** The ETag the bytes were served with, sent as `If-Range` when resuming. */
   readonly etag?: string;
   readonly chunkBytes: number;
