@@ -57,13 +57,20 @@ window.ready = true;
 }
 
 /** Serves the app with COOP/COEP beside the model repository and runs predict in it. */
-async function runIn(page: Page, dist: string) {
+interface RunResult {
+  readonly version?: number;
+  readonly dims?: number[];
+  readonly threads?: number;
+  readonly error?: string;
+}
+
+async function runIn(page: Page, dist: string): Promise<RunResult & { ms: number; isolated: boolean }> {
   const server = await startServer({ port: 0, mounts: { '/models/': MODELS_DIR, '/': dist } });
   try {
     await page.goto(`${server.url}/`);
     await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
     const started = Date.now();
-    const result = await page.evaluate(() => (window as unknown as { run: (p: string) => Promise<Record<string, unknown>> }).run('/models/silero'));
+    const result = await page.evaluate(() => (window as unknown as { run: (p: string) => Promise<RunResult> }).run('/models/silero'));
     return { ...result, ms: Date.now() - started, isolated: await page.evaluate(() => crossOriginIsolated) };
   } finally {
     await server.close();

@@ -4,7 +4,8 @@
  * The public API. Everything a user imports comes from here, by name.
  */
 export { createServing } from './client/serving-client.js';
-export type { CreateServingOptions, LookupRequest, PredictRequest, Serving, ServingStorage } from './client/serving-client.js';
+export type { CreateServingOptions, LookupRequest, PredictRequest, Serving, ServingDebug, ServingStorage } from './client/serving-client.js';
+export type { RunnerInfo } from './client/runner-pool.js';
 export { ServingError, isServingError, ERROR_CODES } from './core/serving-error.js';
 export type { ErrorCode, ServingErrorDetails, ServingErrorJSON } from './core/serving-error.js';
 export type { ManagerState, ServableState, ServableDescription } from './core/servable-state.js';
@@ -27,6 +28,7 @@ export type {
   PredictResponse,
   RepositoryStatus,
   RuntimeInfo,
+  RunnerEvent,
   ServableKind,
   ServerOptions,
   ServingEvent,
