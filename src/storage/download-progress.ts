@@ -3,7 +3,8 @@
  * events, per file and per version, for a progress bar on the main thread.
  *
  * Guarantees: within one load attempt of a version, `bytesDone` of a file and of the version
- * never decreases (a retried download that re-fetches part of a chunk does not move it back);
+ * never decreases, nor does the version's state go back (a second file downloading after the
+ * first was verified keeps the version downloading until nothing is left to fetch) (a retried download that re-fetches part of a chunk does not move it back);
  * a cached file ends at its size; the version's event follows every file event. Files are
  * announced `queued` when the version's first file is requested.
  */
@@ -20,6 +21,7 @@ interface FileProgress {
 interface VersionProgress {
   readonly files: Map<string, FileProgress>;
   bytesDone: number;
+  state: DownloadState;
 }
 
 export class DownloadProgressTracker {
@@ -34,7 +36,7 @@ export class DownloadProgressTracker {
   begin(model: string, version: number, files: readonly ManifestFile[]): void {
     const id = versionId(model, version);
     if (this.#versions.has(id)) return;
-    const progress: VersionProgress = { files: new Map(files.map((f) => [f.path, { size: f.size, state: 'queued' as DownloadState, bytesDone: 0 }])), bytesDone: 0 };
+    const progress: VersionProgress = { files: new Map(files.map((f) => [f.path, { size: f.size, state: 'queued' as DownloadState, bytesDone: 0 }])), bytesDone: 0, state: 'queued' };
     this.#versions.set(id, progress);
     for (const path of progress.files.keys()) this.#emitFile(model, version, path, progress.files.get(path)!);
     this.#emitVersion(model, version, progress);
@@ -61,10 +63,13 @@ export class DownloadProgressTracker {
   #emitVersion(model: string, version: number, progress: VersionProgress, error?: ServingErrorJSON): void {
     const files = [...progress.files.values()];
     progress.bytesDone = Math.max(progress.bytesDone, files.reduce((sum, f) => sum + f.bytesDone, 0));
+    const state = versionState(files.map((f) => f.state));
+    // A version's state only moves forward (queued → downloading → verifying → cached), or fails.
+    if (state === 'failed' || RANK[state] > RANK[progress.state]) progress.state = state;
     this.#emit({
       model,
       version,
-      state: versionState(files.map((f) => f.state)),
+      state: progress.state,
       bytesDone: progress.bytesDone,
       bytesTotal: files.reduce((sum, f) => sum + f.size, 0),
       ...(error ? { error } : {}),
@@ -72,12 +77,15 @@ export class DownloadProgressTracker {
   }
 }
 
+const RANK: Readonly<Record<DownloadState, number>> = { queued: 0, downloading: 1, verifying: 2, cached: 3, failed: 4 };
+
+/** A version is verifying only once none of its files is left to download; before that, downloading. */
 function versionState(states: readonly DownloadState[]): DownloadState {
   if (states.includes('failed')) return 'failed';
   if (states.every((s) => s === 'cached')) return 'cached';
-  if (states.includes('verifying')) return 'verifying';
-  if (states.some((s) => s !== 'queued')) return 'downloading';
-  return 'queued';
+  if (states.every((s) => s === 'queued')) return 'queued';
+  if (states.some((s) => s === 'queued' || s === 'downloading')) return 'downloading';
+  return 'verifying';
 }
 
 const versionId = (model: string, version: number) => JSON.stringify([model, version]);
