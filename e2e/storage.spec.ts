@@ -182,7 +182,9 @@ test('a budget smaller than one version fails it with RESOURCE_EXHAUSTED naming 
 
 test('progress events per file and per version are monotonic and end at the file size', async ({ harness, repo }) => {
   const size = publishBig(repo, [1]);
-  await faults(harness, [{ prefix: artifact(repo, 1), cutAfterBytes: 150_000, times: 1 }]);
+  // Cut once, then resumed slowly (~1 s): progress is reported about 10 times a second, so a
+  // download over the loopback at full speed would be one step.
+  await faults(harness, [{ prefix: artifact(repo, 1), cutAfterBytes: 150_000, times: 1 }, { prefix: artifact(repo, 1), bytesPerSecond: 150_000 }]);
   await startServing(harness, { ...bigConfig(repo), models: [] });
   const events = await harness.evaluate(async (config) => {
     const seen: DownloadProgress[] = [];
