@@ -19,6 +19,8 @@ export const YIELD_AFTER_MS = 4;
 export class RunQueue {
   #tail: Promise<unknown> = Promise.resolve();
   #waiting = 0;
+  /** Tasks enqueued and not finished (or skipped). */
+  #active = 0;
   #lastRunMs = 0;
 
   /** Tasks queued and not yet started. */
@@ -30,6 +32,14 @@ export class RunQueue {
   enqueue<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     // A promise-returning function rejects rather than throws, also when it is called too late.
     if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#active === 0 && this.#lastRunMs < YIELD_AFTER_MS) {
+      // Idle: nothing to wait behind and nothing to leave — the predict hot path starts the run now.
+      this.#active = 1;
+      const run = this.#timed(task);
+      this.#tail = run.catch(() => undefined);
+      return run;
+    }
+    this.#active += 1;
     this.#waiting += 1;
     const previous = this.#tail;
     let started = false;
@@ -45,19 +55,27 @@ export class RunQueue {
       if (this.#lastRunMs >= YIELD_AFTER_MS) await yieldToEventLoop();
       signal?.removeEventListener('abort', onAbort);
       this.#waiting -= 1;
-      if (signal?.aborted) throw signal.reason;
-      started = true;
-      const startedAt = performance.now();
-      try {
-        return await task();
-      } finally {
-        this.#lastRunMs = performance.now() - startedAt;
+      if (signal?.aborted) {
+        this.#active -= 1;
+        throw signal.reason;
       }
+      started = true;
+      return this.#timed(task);
     });
     // The next task waits for this one to finish or be skipped, never for its failure to be handled.
     this.#tail = run.catch(() => undefined);
     const result = Promise.race([run, left]);
     result.catch(() => undefined);
     return result;
+  }
+
+  async #timed<T>(task: () => Promise<T>): Promise<T> {
+    const startedAt = performance.now();
+    try {
+      return await task();
+    } finally {
+      this.#lastRunMs = performance.now() - startedAt;
+      this.#active -= 1;
+    }
   }
 }
