@@ -168,21 +168,8 @@ export class RepositorySource implements Source<VersionLocation> {
     const { name, basePath } = entry.config;
     if (isSingleModelUrl(basePath)) return this.#readSingleModel(entry);
     const url = manifestUrl(basePath);
-    let response: Response;
-    try {
-      response = await this.#fetch(url, { cache: 'no-store', headers: entry.etag ? { 'If-None-Match': entry.etag } : {} });
-    } catch (error) {
-      entry.error = new ServingError('UNAVAILABLE', `model "${name}": cannot fetch ${url}: ${(error as Error).message}`, { model: name }, { cause: error });
-      return;
-    }
-    if (response.status === 304) {
-      entry.error = undefined;
-      return;
-    }
-    if (!response.ok) {
-      entry.error = new ServingError(response.status === 404 ? 'NOT_FOUND' : 'UNAVAILABLE', `model "${name}": ${url} answered HTTP ${response.status}`, { model: name });
-      return;
-    }
+    const response = await this.#conditionalFetch(entry, url, 'GET');
+    if (!response) return;
     let text: string;
     try {
       text = await response.text();
@@ -191,6 +178,30 @@ export class RepositorySource implements Source<VersionLocation> {
       return;
     }
     await this.#applyText(entry, url, text, response.headers.get('ETag') ?? undefined);
+  }
+
+  /**
+   * A conditional request for `url` (If-None-Match with the last ETag). Resolves with a 2xx
+   * response; otherwise records why on the entry (or clears the error on a 304) and resolves undefined.
+   */
+  async #conditionalFetch(entry: ModelEntry, url: string, method: 'GET' | 'HEAD'): Promise<Response | undefined> {
+    const { name } = entry.config;
+    let response: Response;
+    try {
+      response = await this.#fetch(url, { method, cache: 'no-store', headers: entry.etag ? { 'If-None-Match': entry.etag } : {} });
+    } catch (error) {
+      entry.error = new ServingError('UNAVAILABLE', `model "${name}": cannot fetch ${url}: ${(error as Error).message}`, { model: name }, { cause: error });
+      return undefined;
+    }
+    if (response.status === 304) {
+      entry.error = undefined;
+      return undefined;
+    }
+    if (!response.ok) {
+      entry.error = new ServingError(response.status === 404 ? 'NOT_FOUND' : 'UNAVAILABLE', `model "${name}": ${url} answered HTTP ${response.status}`, { model: name });
+      return undefined;
+    }
+    return response;
   }
 
   /** Applies a manifest's text: parsed, saved to the cache, and its versions aspired — unless it did not change. */
@@ -233,21 +244,8 @@ export class RepositorySource implements Source<VersionLocation> {
    */
   async #readSingleModel(entry: ModelEntry): Promise<void> {
     const { name, basePath } = entry.config;
-    let response: Response;
-    try {
-      response = await this.#fetch(basePath, { method: 'HEAD', cache: 'no-store', headers: entry.etag ? { 'If-None-Match': entry.etag } : {} });
-    } catch (error) {
-      entry.error = new ServingError('UNAVAILABLE', `model "${name}": cannot fetch ${basePath}: ${(error as Error).message}`, { model: name }, { cause: error });
-      return;
-    }
-    if (response.status === 304) {
-      entry.error = undefined;
-      return;
-    }
-    if (!response.ok) {
-      entry.error = new ServingError(response.status === 404 ? 'NOT_FOUND' : 'UNAVAILABLE', `model "${name}": ${basePath} answered HTTP ${response.status}`, { model: name });
-      return;
-    }
+    const response = await this.#conditionalFetch(entry, basePath, 'HEAD');
+    if (!response) return;
     const length = response.headers.get('Content-Length');
     const size = Number(length);
     if (length === null || !Number.isSafeInteger(size)) {
