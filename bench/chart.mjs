@@ -1,12 +1,13 @@
-/** Renders bench/results/latest.json as one SVG: throughput and p50 per scenario and system, then the targets. */
-const COLORS = { raw: '#6e7781', proxy: '#bf8700', browserving: '#0969da', batched: '#1a7f37' };
+/** Renders bench/results/latest.json as one SVG: throughput and p50 per scenario and system, then the targets and the life-cycle figures. */
+const COLORS = { raw: '#6e7781', ceiling: '#6e7781', 'raw-each': '#6e7781', 'raw-one': '#afb8c1', proxy: '#bf8700', browserving: '#0969da', runners: '#0969da', batched: '#1a7f37', shared: '#8250df' };
+const mib = (bytes) => (bytes / 1024 / 1024).toFixed(1);
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 export function renderChart(results) {
-  const width = 860;
+  const width = 1000;
   const rowH = 22;
-  const left = 260;
-  const barMax = 420;
+  const left = 330;
+  const barMax = 360;
   const parts = [];
   let y = 30;
   parts.push(`<text x="20" y="${y}" font-size="16" font-weight="bold">browserving vs onnxruntime-web — ${esc(results.environment.browser)}, ${results.environment.hardwareConcurrency} cores, ${results.environment.wasmThreads} WASM threads</text>`);
@@ -40,6 +41,18 @@ export function renderChart(results) {
     y += 24;
     parts.push(`<text x="20" y="${y}" font-size="13" font-weight="bold">64 MiB download: raw fetch ${d.raw.mibPerS} MiB/s · into the store ${d.store.mibPerS} MiB/s (${esc(d.store.measured)})</text>`);
   }
+  for (const line of lifecycleLines(results)) {
+    y += 24;
+    parts.push(`<text x="20" y="${y}" font-size="13" font-weight="bold">${esc(line)}</text>`);
+  }
   y += 20;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" font-family="system-ui, sans-serif"><rect width="100%" height="100%" fill="white"/>${parts.join('')}</svg>\n`;
+}
+
+function lifecycleLines({ memory, swap, newRunner }) {
+  const lines = [];
+  if (memory?.beforeBytes) lines.push(`Memory, 64 MiB model (MiB): before ${mib(memory.beforeBytes)} · loaded ${mib(memory.loadedBytes)} · after unloading ${mib(memory.afterBytes)}; it holds ${mib(memory.heldBytes)} (raw ORT ${mib(memory.rawHeldBytes)})`);
+  if (swap?.steady) lines.push(`Silero p99 ms: steady ${swap.steady.p99Ms} · while a second model loads and swaps versions ${swap.during.p99Ms} (raw ORT: ${swap.raw.steady.p99Ms} · ${swap.raw.during.p99Ms})`);
+  if (newRunner?.browserving) lines.push(`Time to AVAILABLE in a new runner, warm store (median ms): ${Math.round(newRunner.browserving.medianMs)} · raw ORT from a buffer ${Math.round(newRunner.raw.medianMs)}`);
+  return lines;
 }

@@ -3,15 +3,20 @@
  * headless Chromium (WASM provider), interleaving the systems round by round so machine noise
  * hits all alike. Systems: (a) raw ORT in a Web Worker with a minimal postMessage loop — the
  * floor; (b) ORT's own proxy worker (`env.wasm.proxy = true`) from the main thread;
- * (c) browserving `predict`. Writes bench/results/latest.json and latest.svg and refreshes the
- * table between the bench markers in README.md. Targets are reported as ratios, never asserted.
+ * (c) browserving `predict` — all three on ORT's WASM-only build, the one browserving's runners
+ * load for the WASM provider. Then the runtime's life cycle (bench/lifecycle.mjs): memory around
+ * a 64 MiB version, latency while another model loads and swaps, time to AVAILABLE in a new
+ * runner. Writes bench/results/latest.json and latest.svg and refreshes the tables between the
+ * bench markers in README.md. Targets are reported as ratios (bench/report.mjs), never asserted.
  *
  * Options: --quick (fewer rounds, for a smoke run); --only <name,…> (those scenarios only —
- * scenario names, `startup`, `download` — printed, nothing written: for profiling).
+ * scenario names, `startup`, `download`, `memory`, `swap`, `new-runner` — printed, nothing
+ * written: for profiling).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDependencies, ensureLibraryBuild, main, root, say } from '../scripts/ensure.mjs';
+import { targetsOf, updateReadme } from './report.mjs';
 
 const quick = process.argv.includes('--quick');
 const onlyAt = process.argv.indexOf('--only');
@@ -33,16 +38,8 @@ await main(async () => {
     writeManifest(largeDir);
   }
 
-  const mlpDir = join(MODELS_DIR, 'bench-mlp');
-  const { BENCH_MLP } = await import('./scenarios.mjs');
-  const mlpStamp = join(mlpDir, '.generated');
-  if (!existsSync(mlpStamp) || readFileSync(mlpStamp, 'utf8') !== JSON.stringify(BENCH_MLP)) {
-    say('generating the benchmark MLP (public/models/bench-mlp)');
-    const { mlpModel, writeModel } = await import('../scripts/onnx-models.mjs');
-    await writeModel(join(mlpDir, '1', 'model.onnx'), mlpModel(BENCH_MLP));
-    writeManifest(mlpDir);
-    writeFileSync(mlpStamp, JSON.stringify(BENCH_MLP));
-  }
+  const { GENERATED_MLPS } = await import('./scenarios.mjs');
+  for (const [name, spec] of Object.entries(GENERATED_MLPS)) await ensureMlpRepository(join(MODELS_DIR, name), spec, writeManifest);
 
   const { startServer, defaultMounts } = await import('../scripts/serve.mjs');
   const server = await startServer({ mounts: { ...defaultMounts(), '/ort/': join(root, 'node_modules', 'onnxruntime-web', 'dist') } });
@@ -60,31 +57,37 @@ await main(async () => {
     say(`benchmarking in ${environment.browser}, ${runtime.hardwareConcurrency} cores, crossOriginIsolated=${runtime.crossOriginIsolated}, ${numThreads} WASM threads`);
 
     const { scenarios, startup, download } = await import('./scenarios.mjs');
-    const results = { environment, scenarios: {}, startup: {}, download: {} };
-    for (const scenario of scenarios({ quick, numThreads, url: server.url })) {
+    const { memory, swap, newRunner } = await import('./lifecycle.mjs');
+    const results = { environment, scenarios: {} };
+    const options = { quick, numThreads, url: server.url };
+    for (const scenario of scenarios(options)) {
       if (only && !only.includes(scenario.name)) continue;
       say(`scenario ${scenario.name}`);
       results.scenarios[scenario.name] = await runScenario(page, scenario);
     }
-    if (!only || only.includes('startup')) {
-      say('start-up: cold, warm, ORT create-from-buffer');
-      results.startup = await startup(page, { quick, numThreads, url: server.url });
+    const measurements = [
+      ['startup', 'startup', 'start-up: cold, warm, ORT create-from-buffer', startup],
+      ['download', 'download', 'download into the store vs raw fetch (64 MiB)', download],
+      ['memory', 'memory', 'memory before, with and after a 64 MiB version vs a raw ORT worker holding it', memory],
+      ['swap', 'swap', 'Silero p99 steady vs while a second model loads and swaps versions', swap],
+      ['new-runner', 'newRunner', 'time to AVAILABLE in a new runner from a warm store vs ORT from a buffer', newRunner],
+    ];
+    for (const [name, key, what, measure] of measurements) {
+      const skipped = only && !only.includes(name);
+      if (!skipped) say(what);
+      results[key] = skipped ? {} : await measure(page, options);
     }
-    if (!only || only.includes('download')) {
-      say('download into the store vs raw fetch (64 MiB)');
-      results.download = await download(page, { quick, numThreads, url: server.url });
-    }
+    results.targets = targetsOf(results);
     if (only) {
       console.log(JSON.stringify(results, null, 2));
       return;
     }
-    results.targets = targetsOf(results);
 
     mkdirSync(RESULTS, { recursive: true });
     writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
     const { renderChart } = await import('./chart.mjs');
     writeFileSync(join(RESULTS, 'latest.svg'), renderChart(results));
-    updateReadme(results);
+    updateReadme(join(root, 'README.md'), results);
     for (const t of results.targets) say(`${t.met ? 'met   ' : 'MISSED'} ${t.name}: ${t.value.toFixed(2)} (target ${t.target})`);
     say('wrote bench/results/latest.json, bench/results/latest.svg and the README table');
   } finally {
@@ -93,18 +96,30 @@ await main(async () => {
   }
 });
 
+/** Writes the MLP repository `dir` (versions 1…`spec.versions`, the same weights) unless it already matches `spec`. */
+async function ensureMlpRepository(dir, spec, writeManifest) {
+  const stamp = join(dir, '.generated');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === JSON.stringify(spec)) return;
+  say(`generating a benchmark MLP, ${spec.inputSize} → ${spec.hidden} → ${spec.outputSize} (${dir})`);
+  const { mlpModel, writeModel } = await import('../scripts/onnx-models.mjs');
+  const bytes = mlpModel(spec);
+  for (let version = 1; version <= spec.versions; version++) await writeModel(join(dir, String(version), 'model.onnx'), bytes);
+  writeManifest(dir);
+  writeFileSync(stamp, JSON.stringify(spec));
+}
+
 /** Sets every system up, warms it, then runs `rounds` rounds, rotating the order each round. */
-async function runScenario(page, { systems, model, inputs, callers, perCaller, rounds, warmup }) {
+async function runScenario(page, { systems, models, inputs, callers, perCaller, rounds, warmup }) {
   for (const s of systems) await page.evaluate(([key, kind, opts]) => window.bench.setup(key, kind, opts), [s.key, s.kind, s.options]);
   const collected = Object.fromEntries(systems.map((s) => [s.key, { latencies: [], seconds: 0, requests: 0 }]));
   try {
-    for (const s of systems) await page.evaluate(([key, o]) => window.bench.run(key, o), [s.key, { model: s.model ?? model, inputs, callers, perCaller: warmup }]);
+    for (const s of systems) await page.evaluate(([key, o]) => window.bench.run(key, o), [s.key, { models, inputs, callers, perCaller: warmup }]);
     const before = {};
     for (const s of systems) before[s.key] = await page.evaluate((key) => window.bench.metrics(key), s.key);
     for (let round = 0; round < rounds; round++) {
       const order = systems.map((_, i) => systems[(i + round) % systems.length]);
       for (const s of order) {
-        const r = await page.evaluate(([key, o]) => window.bench.run(key, o), [s.key, { model: s.model ?? model, inputs, callers, perCaller }]);
+        const r = await page.evaluate(([key, o]) => window.bench.run(key, o), [s.key, { models, inputs, callers, perCaller }]);
         const c = collected[s.key];
         c.latencies.push(...r.latencies);
         c.seconds += r.seconds;
@@ -116,8 +131,8 @@ async function runScenario(page, { systems, model, inputs, callers, perCaller, r
       const c = collected[s.key];
       const sorted = c.latencies.sort((x, y) => x - y);
       const after = await page.evaluate((key) => window.bench.metrics(key), s.key);
-      const m = after?.models?.[s.model ?? model];
-      const b = before[s.key]?.models?.[s.model ?? model];
+      const runs = (metrics) => models.reduce((sum, name) => sum + (metrics?.models?.[name]?.runs ?? NaN), 0);
+      const sessionRuns = runs(after) - runs(before[s.key]);
       summary[s.key] = {
         label: s.label,
         requests: c.requests,
@@ -125,10 +140,10 @@ async function runScenario(page, { systems, model, inputs, callers, perCaller, r
         p99Ms: round3(sorted[Math.min(sorted.length - 1, Math.floor(0.99 * sorted.length))]),
         meanMs: round3(sorted.reduce((x, y) => x + y, 0) / sorted.length),
         throughputPerS: round3(c.requests / c.seconds),
-        ...(m && b ? { sessionRuns: m.runs - b.runs } : {}),
+        ...(Number.isFinite(sessionRuns) ? { sessionRuns } : {}),
       };
     }
-    return { model, callers, perCaller, rounds, systems: summary };
+    return { models, callers, perCaller, rounds, systems: summary };
   } finally {
     for (const s of systems) await page.evaluate((key) => window.bench.teardown(key), s.key);
   }
@@ -136,49 +151,4 @@ async function runScenario(page, { systems, model, inputs, callers, perCaller, r
 
 function round3(x) {
   return Math.round(x * 1000) / 1000;
-}
-
-function targetsOf(r) {
-  const t = [];
-  const ratio = (name, value, target, met) => Number.isFinite(value) && t.push({ name, value: round3(value), target, met });
-  const s1 = r.scenarios['silero-1']?.systems;
-  if (s1) {
-    ratio('Silero predict p50, browserving / raw worker', s1.browserving.p50Ms / s1.raw.p50Ms, '≤ 1.10', s1.browserving.p50Ms / s1.raw.p50Ms <= 1.1);
-    ratio('Silero predict p50, browserving / ORT proxy', s1.browserving.p50Ms / s1.proxy.p50Ms, '< 1.00', s1.browserving.p50Ms < s1.proxy.p50Ms);
-  }
-  const m32 = r.scenarios['mlp-32']?.systems;
-  if (m32?.batched) ratio('MLP 32 callers throughput, batched / unbatched', m32.batched.throughputPerS / m32.browserving.throughputPerS, '≥ 4', m32.batched.throughputPerS / m32.browserving.throughputPerS >= 4);
-  if (r.startup.warm) ratio('warm start / ORT create-from-buffer + first run', r.startup.warm.medianMs / r.startup.ort.medianMs, '≤ 1.2', r.startup.warm.medianMs / r.startup.ort.medianMs <= 1.2);
-  if (r.download.store) {
-    ratio('download into store / raw fetch throughput', r.download.store.mibPerS / r.download.raw.mibPerS, '≥ 0.8', r.download.store.mibPerS / r.download.raw.mibPerS >= 0.8);
-    if (r.download.store.peakHeapBytes) ratio('peak heap during load / artifact size', r.download.store.peakHeapBytes / r.download.bytes, '≤ 1.5', r.download.store.peakHeapBytes / r.download.bytes <= 1.5);
-  }
-  return t;
-}
-
-function updateReadme(results) {
-  const readme = join(root, 'README.md');
-  const text = readFileSync(readme, 'utf8');
-  const start = '<!-- bench:start -->';
-  const end = '<!-- bench:end -->';
-  const i = text.indexOf(start);
-  const j = text.indexOf(end);
-  if (i < 0 || j < i) return;
-  const rows = [];
-  for (const [name, s] of Object.entries(results.scenarios)) {
-    for (const sys of Object.values(s.systems)) rows.push(`| ${name} | ${sys.label} | ${sys.p50Ms} | ${sys.p99Ms} | ${Math.round(sys.throughputPerS)} | ${sys.sessionRuns ?? ''} |`);
-  }
-  const e = results.environment;
-  const table = [
-    `Measured ${e.date.slice(0, 10)} in ${e.browser}, ${e.hardwareConcurrency} cores, crossOriginIsolated=${e.crossOriginIsolated}, ${e.wasmThreads} WASM threads${e.quick ? ' (quick run)' : ''}.`,
-    '',
-    '| scenario | system | p50 ms | p99 ms | req/s | session runs |',
-    '|---|---|---:|---:|---:|---:|',
-    ...rows,
-    '',
-    '| target | measured | target | |',
-    '|---|---:|---|---|',
-    ...results.targets.map((t) => `| ${t.name} | ${t.value} | ${t.target} | ${t.met ? 'met' : '**missed**'} |`),
-  ].join('\n');
-  writeFileSync(readme, `${text.slice(0, i + start.length)}\n${table}\n${text.slice(j)}`);
 }

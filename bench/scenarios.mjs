@@ -1,36 +1,71 @@
 /**
  * What `npm run bench` measures. Each throughput/latency scenario names its systems; the
- * start-up and download measurements are functions of their own (they start fresh runtimes).
+ * start-up and download measurements are functions of their own (they start fresh runtimes),
+ * like those of the runtime's life cycle (bench/lifecycle.mjs).
  */
-const SILERO_INPUTS = {
+export const SILERO_INPUTS = {
   input: { type: 'float32', dims: [1, 512], data: Array.from({ length: 512 }, (_, i) => 0.5 * Math.sin((2 * Math.PI * 440 * i) / 16000)) },
   state: { type: 'float32', dims: [2, 1, 128], data: new Array(256).fill(0) },
   sr: { type: 'int64', dims: [], data: [16000] },
 };
 /**
- * The benchmark MLP (bench/run.mjs generates it): 1024 → 4096 → 16, 4.3 M parameters (17 MB),
- * with a batch dimension — a run of about a millisecond, like Silero's. On a much smaller MLP
- * (256 → 1024 → 16, 0.1 ms a run) the per-request messaging costs more than the run, and batching
- * has little to amortise: measured 1.36× there (README).
+ * The benchmark MLPs (bench/run.mjs generates them; `versions` copies of the same weights).
+ * BENCH_MLP: 1024 → 4096 → 16, 4.3 M parameters (17 MB), with a batch dimension — a run of
+ * about a millisecond, like Silero's, and compute-bound: its run time grows with the batch.
+ * Versions 1 and 2 (the same weights): the load-and-swap measurement swaps between them.
+ * SMALL_MLP: 64 → 256 → 16 (81 kB), a run of a few microseconds, nearly flat in batch size:
+ * per-request messaging dominates, which is what coalescing and batching must amortise.
  */
-export const BENCH_MLP = { inputSize: 1024, hidden: 4096, outputSize: 16, seed: 7 };
-const MLP_INPUTS = { x: { type: 'float32', dims: [1, 1024], data: Array.from({ length: 1024 }, (_, i) => Math.sin(i) / 2) } };
+export const BENCH_MLP = { inputSize: 1024, hidden: 4096, outputSize: 16, seed: 7, versions: 2 };
+export const SMALL_MLP = { inputSize: 64, hidden: 256, outputSize: 16, seed: 11, versions: 1 };
+/** Repositories of generated MLPs under public/models. */
+export const GENERATED_MLPS = { 'bench-mlp': BENCH_MLP, 'bench-mlp-small': SMALL_MLP };
 
-const servingOptions = (url, numThreads, models) => ({
+const rowsOf = (size, rows = 1) => ({ x: { type: 'float32', dims: [rows, size], data: Array.from({ length: rows * size }, (_, i) => Math.sin(i) / 2) } });
+const MLP_INPUTS = rowsOf(BENCH_MLP.inputSize);
+const SMALL_MLP_INPUTS = rowsOf(SMALL_MLP.inputSize);
+/** 8 rows a request (a run of ~2 ms): the runs, not the messages, should fill the cores when two models run side by side. */
+const MLP_8_ROWS = rowsOf(BENCH_MLP.inputSize, 8);
+
+export const servingOptions = (url, numThreads, models) => ({
   models,
   executionProviders: ['wasm'],
   pollIntervalMs: 0,
   wasm: { numThreads },
 });
 
-/** The three systems on one model; `extra` adds more browserving configurations. */
+const modelConfig = (url, name, basePath) => ({ name, basePath: `${url}${basePath}`, modelVersionPolicy: { specific: { versions: [1] } } });
+
+/** The three systems on one model; `extra` adds more browserving configurations, or the raw worker's batches (`kind: 'raw-batches'`). */
 function systemsFor(url, numThreads, name, basePath, modelFile, extra = []) {
-  const model = { name, basePath: `${url}${basePath}`, modelVersionPolicy: { specific: { versions: [1] } } };
+  const model = modelConfig(url, name, basePath);
+  const modelUrl = `${url}${basePath}/1/${modelFile}`;
   return [
-    { key: 'raw', kind: 'raw', label: '(a) raw ORT worker', options: { modelUrl: `${url}${basePath}/1/${modelFile}`, numThreads } },
-    { key: 'proxy', kind: 'proxy', label: '(b) ORT proxy worker', options: { modelUrl: `${url}${basePath}/1/${modelFile}`, numThreads } },
+    { key: 'raw', kind: 'raw', label: '(a) raw ORT worker', options: { modelUrl, numThreads } },
+    { key: 'proxy', kind: 'proxy', label: '(b) ORT proxy worker', options: { modelUrl, numThreads } },
     { key: 'browserving', kind: 'browserving', label: '(c) browserving', options: { serving: servingOptions(url, numThreads, [model]) } },
-    ...extra.map(({ modelConfig, ...e }) => ({ kind: 'browserving', ...e, options: { serving: servingOptions(url, numThreads, [{ ...model, ...modelConfig }]) } })),
+    ...extra.map(({ modelConfig: config, kind = 'browserving', options, ...e }) => ({
+      kind,
+      ...e,
+      options: kind === 'browserving' ? { serving: servingOptions(url, numThreads, [{ ...model, ...config }]) } : { modelUrl, numThreads, ...options },
+    })),
+  ];
+}
+
+/**
+ * Two models on the same MLP, one closed-loop caller each, 8 rows a request: a runner per model
+ * (the default) against one runner for both (`runnerGroup`); raw ORT with a worker per model and
+ * with one worker for both shows what parallel sessions can give on the machine at all.
+ */
+function twoModelSystems(url, numThreads) {
+  const names = ['mlp-a', 'mlp-b'];
+  const models = (group) => names.map((name) => ({ ...modelConfig(url, name, '/models/bench-mlp'), ...(group ? { runnerGroup: group } : {}) }));
+  const modelUrl = `${url}/models/bench-mlp/1/model.onnx`;
+  return [
+    { key: 'raw-each', kind: 'raw-per-model', label: '(a) raw ORT, a worker per model', options: { modelUrl, numThreads, models: names } },
+    { key: 'raw-one', kind: 'raw', label: '(a) raw ORT, one worker for both', options: { modelUrl, numThreads } },
+    { key: 'runners', kind: 'browserving', label: '(c) browserving, a runner per model', options: { serving: servingOptions(url, numThreads, models()) } },
+    { key: 'shared', kind: 'browserving', label: '(c) browserving, one shared runner', options: { serving: servingOptions(url, numThreads, models('shared')) } },
   ];
 }
 
@@ -42,15 +77,20 @@ export function scenarios({ quick, numThreads, url }) {
     label: '(c) browserving, batching on',
     modelConfig: { batching: { maxBatchSize: 32, batchTimeoutMicros: 2000, maxEnqueuedBatches: 64 } },
   };
+  const ceiling = { key: 'ceiling', kind: 'raw-batches', label: '(a) raw ORT worker, 32-row batches back to back', options: { batchRows: 32 } };
+  const silero = systemsFor(url, numThreads, 'silero', '/models/silero', 'model.onnx');
   return [
-    { name: 'silero-1', model: 'silero', inputs: SILERO_INPUTS, callers: 1, perCaller: 20, rounds: quick ? 2 : 18, warmup: 20, systems: systemsFor(url, numThreads, 'silero', '/models/silero', 'model.onnx') },
-    { name: 'silero-32', model: 'silero', inputs: SILERO_INPUTS, callers: 32, perCaller: quick ? 2 : 4, rounds, warmup: 10, systems: systemsFor(url, numThreads, 'silero', '/models/silero', 'model.onnx') },
-    { name: 'mlp-1', model: 'mlp', inputs: MLP_INPUTS, callers: 1, perCaller: 50, rounds: quick ? 2 : 24, warmup: 50, systems: systemsFor(url, numThreads, 'mlp', '/models/bench-mlp', 'model.onnx') },
-    { name: 'mlp-32', model: 'mlp', inputs: MLP_INPUTS, callers: 32, perCaller: quick ? 4 : 16, rounds, warmup: 20, systems: systemsFor(url, numThreads, 'mlp', '/models/bench-mlp', 'model.onnx', [batched]) },
+    { name: 'silero-1', models: ['silero'], inputs: SILERO_INPUTS, callers: 1, perCaller: 20, rounds: quick ? 2 : 18, warmup: 20, systems: silero },
+    { name: 'silero-32', models: ['silero'], inputs: SILERO_INPUTS, callers: 32, perCaller: quick ? 2 : 4, rounds, warmup: 10, systems: silero },
+    { name: 'mlp-1', models: ['mlp'], inputs: MLP_INPUTS, callers: 1, perCaller: 50, rounds: quick ? 2 : 24, warmup: 50, systems: systemsFor(url, numThreads, 'mlp', '/models/bench-mlp', 'model.onnx') },
+    { name: 'mlp-32', models: ['mlp'], inputs: MLP_INPUTS, callers: 32, perCaller: quick ? 4 : 16, rounds, warmup: 20, systems: systemsFor(url, numThreads, 'mlp', '/models/bench-mlp', 'model.onnx', [batched, ceiling]) },
+    { name: 'small-mlp-1', models: ['small-mlp'], inputs: SMALL_MLP_INPUTS, callers: 1, perCaller: 100, rounds: quick ? 2 : 24, warmup: 100, systems: systemsFor(url, numThreads, 'small-mlp', '/models/bench-mlp-small', 'model.onnx') },
+    { name: 'small-mlp-32', models: ['small-mlp'], inputs: SMALL_MLP_INPUTS, callers: 32, perCaller: quick ? 8 : 32, rounds, warmup: 20, systems: systemsFor(url, numThreads, 'small-mlp', '/models/bench-mlp-small', 'model.onnx', [batched]) },
+    { name: 'two-models', models: ['mlp-a', 'mlp-b'], inputs: MLP_8_ROWS, callers: 2, perCaller: quick ? 20 : 80, rounds, warmup: 10, systems: twoModelSystems(url, numThreads) },
   ];
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Deletes every IndexedDB database of the bench origin: the next start is cold. */
 const clearStore = (page) => page.evaluate(async () => {

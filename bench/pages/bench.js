@@ -1,128 +1,36 @@
 // The benchmark page: the three systems behind one interface, so each scenario runs the same
 // model, the same inputs and the same load on (a) raw ORT in a worker, (b) ORT's proxy worker,
 // (c) browserving — interleaved by bench/run.mjs so that machine noise hits all alike.
-import * as browserving from '/dist/index.js';
+import { memoryAcrossLoad, predictionsWhileLoading, rawMemory, timeToAvailable } from './lifecycle.js';
+import { Browserving, browserving, closedLoop, fetchBytes, inputsFrom, leastMemory, OrtProxy, RawBatches, RawWorker, RawWorkerPerModel } from './systems.js';
 
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 
-/** Copies the template inputs (every system transfers or consumes its buffers). */
-function freshInputs(template) {
-  const out = {};
-  for (const [name, t] of Object.entries(template)) out[name] = { type: t.type, dims: t.dims, data: t.data.slice() };
-  return out;
-}
-
-async function fetchBytes(url) {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-  return response.arrayBuffer();
-}
-
-class RawWorker {
-  #worker = new Worker(new URL('./raw-worker.js', import.meta.url), { type: 'module' });
-  #next = 1;
-  #pending = new Map();
-  constructor() {
-    this.#worker.onmessage = ({ data }) => {
-      const p = this.#pending.get(data.id);
-      this.#pending.delete(data.id);
-      if (data.error) p.reject(new Error(data.error));
-      else p.resolve(data.outputs);
-    };
-  }
-  #send(message, transfer = []) {
-    const id = this.#next++;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ ...message, id }, transfer);
-    });
-  }
-  load(bytes, numThreads) {
-    return this.#send({ type: 'load', bytes, numThreads }, [bytes]);
-  }
-  predict(inputs) {
-    return this.#send({ type: 'run', inputs }, Object.values(inputs).map((t) => t.data.buffer));
-  }
-  close() {
-    this.#worker.terminate();
-  }
-}
-
-class OrtProxy {
-  static ortPromise;
-  #session;
-  #ort;
-  async load(bytes, numThreads) {
-    OrtProxy.ortPromise ??= import('/ort/ort.bundle.min.mjs').then((ort) => {
-      ort.env.wasm.proxy = true;
-      ort.env.wasm.numThreads = numThreads;
-      ort.env.wasm.wasmPaths = '/ort/';
-      return ort;
-    });
-    this.#ort = await OrtProxy.ortPromise;
-    this.#session = await this.#ort.InferenceSession.create(new Uint8Array(bytes), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-  }
-  async predict(inputs) {
-    const feeds = {};
-    for (const [name, t] of Object.entries(inputs)) feeds[name] = new this.#ort.Tensor(t.type, t.data, t.dims);
-    return this.#session.run(feeds);
-  }
-  close() {
-    return this.#session?.release();
-  }
-}
-
-class Browserving {
-  serving;
-  async start(options) {
-    this.serving = await browserving.createServing(options);
-  }
-  predict(inputs, model) {
-    return this.serving.predict({ model, inputs });
-  }
-  close() {
-    return this.serving?.close();
-  }
-}
-
 const systems = new Map();
-
-/** Closed loop: `callers` callers each issue `perCaller` requests back to back. */
-async function load(system, model, template, callers, perCaller) {
-  const latencies = [];
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: callers }, async () => {
-      for (let i = 0; i < perCaller; i++) {
-        const t0 = performance.now();
-        await system.predict(freshInputs(template), model);
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  return { latencies, seconds, requests: callers * perCaller };
-}
+const RAW_KINDS = { raw: RawWorker, 'raw-batches': RawBatches, 'raw-per-model': RawWorkerPerModel, proxy: OrtProxy };
 
 window.bench = {
   runtime: () => ({ crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency, userAgent: navigator.userAgent }),
 
-  /** Starts system `key` of `kind` ('raw' | 'proxy' | 'browserving') serving the model at `url`. */
-  async setup(key, kind, { modelUrl, numThreads, serving }) {
+  /**
+   * Starts system `key` of `kind` (a key of RAW_KINDS, or 'browserving') serving the model at
+   * `modelUrl` (browserving: the models of `serving`); `options` go to the system's constructor.
+   */
+  async setup(key, kind, { modelUrl, numThreads, serving, ...options }) {
     let system;
     if (kind === 'browserving') {
       system = new Browserving();
       await system.start(serving);
     } else {
-      system = kind === 'raw' ? new RawWorker() : new OrtProxy();
+      system = new RAW_KINDS[kind](options);
       await system.load(await fetchBytes(modelUrl), numThreads);
     }
     systems.set(key, system);
   },
 
-  /** Runs a closed-loop load on system `key`; returns raw latencies (ms) and wall time. */
-  async run(key, { model, inputs, callers, perCaller }) {
-    return load(systems.get(key), model, inputsFrom(inputs), callers, perCaller);
+  /** Runs a closed-loop load on system `key` (caller i asks `models[i % models.length]`, or `model`); returns raw latencies (ms) and wall time. */
+  async run(key, { model, models = [model], inputs, callers, perCaller }) {
+    return closedLoop(systems.get(key), models, inputsFrom(inputs), callers, perCaller);
   },
 
   async metrics(key) {
@@ -189,27 +97,14 @@ window.bench = {
     return { ms: performance.now() - t0, bytes: buffer.byteLength };
   },
 
-  /**
-   * Live memory of the page and its workers (JS heaps and array buffers), via the COI-only API,
-   * and whether the measurement included a dedicated worker (the store downloads in one: a
-   * figure without it is the page's heap alone).
-   */
-  async memory() {
-    if (typeof performance.measureUserAgentSpecificMemory !== 'function') return undefined;
-    const m = await performance.measureUserAgentSpecificMemory();
-    return { bytes: m.bytes, seesWorker: m.breakdown.some((b) => b.attribution.some((a) => a.scope === 'DedicatedWorkerGlobalScope')) };
-  },
+  /** One measurement of the page's and its workers' memory (the store downloads in a worker: a figure without one is the page's heap alone). */
+  memory: () => leastMemory(1),
 
+  memoryAcrossLoad,
+  rawMemory,
+  predictionsWhileLoading,
+  timeToAvailable,
   quantile,
   browserving,
 };
-
-function inputsFrom(inputs) {
-  const out = {};
-  for (const [name, t] of Object.entries(inputs)) {
-    const Ctor = { float32: Float32Array, int64: BigInt64Array, int32: Int32Array }[t.type];
-    out[name] = { type: t.type, dims: t.dims, data: t.type === 'int64' ? Ctor.from(t.data.map(BigInt)) : Ctor.from(t.data) };
-  }
-  return out;
-}
 window.benchReady = true;
