@@ -34,12 +34,18 @@ const config = (repo: Repo, gpu: object = {}) => ({
   maxConcurrentLoads: 4,
 });
 
-test('two WebGPU versions, warmed up at once, answer concurrent predictions correctly', async ({ harness, repo }) => {
+test('two WebGPU versions, warmed up at once, answer concurrent predictions correctly; ORT says nothing through console.error', async ({ harness, repo }) => {
+  const errors: string[] = [];
+  harness.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
   sileroRepo(repo);
   await startServing(harness, config(repo));
   const r = await concurrentAgainstWasm(harness);
   for (const v of r.status.versions) expect(v).toMatchObject({ state: 'AVAILABLE', description: { provider: 'webgpu' } });
   for (const outcome of r.outcomes) expect(outcome).toBeLessThan(1e-3);
+  // WebGPU session creation logs its node assignment as warnings unless the session's log severity says otherwise.
+  expect(errors.filter((e) => /onnxruntime|VerifyEachNodeIsAssignedToAnEp/.test(e))).toEqual([]);
 });
 
 test('two WebGPU versions sharing one runner take turns: correct answers, one runner', async ({ harness, repo }) => {
