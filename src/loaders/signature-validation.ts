@@ -74,3 +74,51 @@ function validateTensor(spec: TensorSpec, tensor: unknown, fail: (message: strin
 export function formatShape(shape: readonly (number | string | null)[]): string {
   return `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]`;
 }
+
+/**
+ * Validation planned once per version: the returned check accepts a well-formed request with a
+ * few comparisons against what the signature fixes (names, types, ranks, fixed and symbolic
+ * dimensions, element counts, outputs) and, on the first doubt, runs `validatePredictInputs`,
+ * which throws the precise INVALID_ARGUMENT. So the predict hot path pays no message building,
+ * closure or map per request, and a bad request gets exactly the error it always got.
+ */
+export function planPredictValidation(id: ServableId, signature: Signature): (inputs: unknown, outputs?: unknown) => void {
+  const specs = signature.inputs.map((spec) => ({
+    name: spec.name,
+    type: spec.type,
+    shape: spec.shape,
+  }));
+  const outputNames = new Set(signature.outputs.map((o) => o.name));
+  const wellFormed = (inputs: unknown, outputs: unknown): boolean => {
+    if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) return false;
+    if (Object.keys(inputs).length !== specs.length) return false;
+    let symbols: Map<string, number> | undefined;
+    for (const spec of specs) {
+      if (!Object.hasOwn(inputs, spec.name)) return false;
+      const tensor = (inputs as Record<string, unknown>)[spec.name] as Partial<TensorData> | null;
+      if (typeof tensor !== 'object' || tensor === null || tensor.type !== spec.type || spec.type === 'string' || !dataMatchesType(spec.type, tensor.data)) return false;
+      const dims = tensor.dims;
+      if (!Array.isArray(dims) || dims.length !== spec.shape.length) return false;
+      let count = 1;
+      for (let axis = 0; axis < dims.length; axis += 1) {
+        const dim = dims[axis] as unknown;
+        const expected = spec.shape[axis];
+        if (typeof dim !== 'number' || !Number.isSafeInteger(dim) || dim < 0) return false;
+        if (typeof expected === 'number' && dim !== expected) return false;
+        if (typeof expected === 'string') {
+          symbols ??= new Map();
+          const seen = symbols.get(expected);
+          if (seen !== undefined && seen !== dim) return false;
+          symbols.set(expected, dim);
+        }
+        count *= dim;
+      }
+      if ((tensor.data as ArrayLike<unknown>).length !== count) return false;
+    }
+    if (outputs === undefined) return true;
+    return Array.isArray(outputs) && outputs.length > 0 && outputs.every((o) => typeof o === 'string' && outputNames.has(o));
+  };
+  return (inputs, outputs) => {
+    if (!wellFormed(inputs, outputs)) validatePredictInputs(id, signature, inputs, outputs);
+  };
+}

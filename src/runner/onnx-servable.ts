@@ -56,6 +56,11 @@ export class OnnxServable {
       : undefined;
   }
 
+  /** True when a run asked for now starts at once (no batch to wait for, the queue idle): it cannot be cancelled, so needs no signal. */
+  get startsAtOnce(): boolean {
+    return !this.#batching && this.#queue.idle;
+  }
+
   /**
    * Runs the request: after the runs queued before it, or merged into a batch with others when
    * batching is configured. Rejects with `signal.reason` when aborted before it starts, and with

@@ -28,11 +28,16 @@ export class RunQueue {
     return this.#waiting;
   }
 
+  /** True when a task enqueued now starts at once: nothing to wait behind, so nothing to cancel it by. */
+  get idle(): boolean {
+    return this.#active === 0 && this.#lastRunMs < YIELD_AFTER_MS;
+  }
+
   /** Runs `task` after every task enqueued before it; rejects with `signal.reason` if the signal aborts before it starts. */
   enqueue<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     // A promise-returning function rejects rather than throws, also when it is called too late.
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.#active === 0 && this.#lastRunMs < YIELD_AFTER_MS) {
+    if (this.idle) {
       // Idle: nothing to wait behind and nothing to leave — the predict hot path starts the run now.
       this.#active = 1;
       const run = this.#timed(task);

@@ -15,7 +15,7 @@
  */
 import { MessageOutbox } from '../core/message-outbox.js';
 import { ServingError, describeServable } from '../core/serving-error.js';
-import { validatePredictInputs } from '../loaders/signature-validation.js';
+import { planPredictValidation } from '../loaders/signature-validation.js';
 import { transferablesOf } from '../loaders/tensor-types.js';
 import type { FromRunner, PredictMessage, RunnerFault, RunnerLoadResult, RunnerLoadSpec, RunnerReply, ToRunner } from '../protocol/runner.js';
 import { loadOnnxServable } from './load-onnx-servable.js';
@@ -25,6 +25,8 @@ import { RunQueue } from './run-queue.js';
 
 interface Hosted {
   readonly servable: OnnxServable;
+  /** Validation planned once for the servable's signature. */
+  readonly validate: (inputs: unknown, outputs?: unknown) => void;
   inflight: number;
   draining: boolean;
   drained?: () => void;
@@ -87,18 +89,19 @@ export class RunnerServer {
       return;
     }
     const { servable } = hosted;
-    const controller = new AbortController();
-    this.#cancels.set(m.id, controller);
+    // Only a request that may wait can be cancelled; one that starts now needs no AbortController.
+    const controller = servable.startsAtOnce ? undefined : new AbortController();
+    if (controller) this.#cancels.set(m.id, controller);
     hosted.inflight += 1;
     const done = () => {
-      this.#cancels.delete(m.id);
+      if (controller) this.#cancels.delete(m.id);
       hosted.inflight -= 1;
       if (hosted.inflight === 0) hosted.drained?.();
     };
     let running;
     try {
-      validatePredictInputs(servable.id, servable.signature, m.i, m.o);
-      running = servable.run(m.i, m.o, controller.signal);
+      hosted.validate(m.i, m.o);
+      running = servable.run(m.i, m.o, controller?.signal);
     } catch (error) {
       done();
       this.#outbox.push({ k: 'err', id: m.id, error: ServingError.from(error, { model: servable.id.name, version: servable.id.version }).toJSON() });
@@ -132,7 +135,7 @@ export class RunnerServer {
     this.#runtime ??= this.#createRuntime(spec.wasm);
     try {
       const { servable, skipped, warmupSkipped } = await loadOnnxServable(this.#runtime, this.#queue, spec);
-      this.#hosted.set(spec.key, { servable, inflight: 0, draining: false });
+      this.#hosted.set(spec.key, { servable, validate: planPredictValidation(servable.id, servable.signature), inflight: 0, draining: false });
       if (warmupSkipped) console.warn(`[browserving] ${warmupSkipped}`);
       return { signature: servable.signature, provider: servable.provider, skipped, runtime: await this.#runtime.info(), ...(warmupSkipped ? { warmupSkipped } : {}) };
     } finally {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ServingError } from '../../core/serving-error.js';
 import type { Signature, TensorData } from '../../protocol.js';
-import { validatePredictInputs } from '../signature-validation.js';
+import { planPredictValidation, validatePredictInputs } from '../signature-validation.js';
 
 const id = { name: 'encoder', version: 3 };
 
@@ -26,12 +26,24 @@ function validInputs(batch = 2, seq = 5): Record<string, TensorData> {
   };
 }
 
-/** The ServingError `validatePredictInputs` throws; fails the test when it does not throw. */
+const planned = planPredictValidation(id, signature);
+
+/**
+ * The ServingError `validatePredictInputs` throws; fails the test when it does not throw, or when
+ * the validation planned for the signature (the runner's hot path) does not throw the same error.
+ */
 function rejectionOf(inputs: unknown, outputs?: unknown): ServingError {
+  let fromPlan: unknown;
+  try {
+    planned(inputs, outputs);
+  } catch (error) {
+    fromPlan = error;
+  }
   try {
     validatePredictInputs(id, signature, inputs, outputs);
   } catch (error) {
     expect(error).toBeInstanceOf(ServingError);
+    expect(fromPlan, 'the planned validation throws the same error').toMatchObject({ code: (error as ServingError).code, message: (error as ServingError).message });
     return error as ServingError;
   }
   throw new Error('validatePredictInputs accepted the request');
@@ -161,5 +173,19 @@ describe('validatePredictInputs', () => {
     expect(() => validatePredictInputs(id, sig, { text: { type: 'string', data: ['a', 2], dims: [2] } })).toThrow(
       expect.objectContaining({ code: 'INVALID_ARGUMENT', input: 'text', message: expect.stringMatching(/data must be a string\[\]/) }),
     );
+  });
+});
+
+describe('planPredictValidation', () => {
+  it('accepts what the full validation accepts: symbolic dimensions shared, requested outputs known', () => {
+    expect(() => planned(validInputs(2, 5))).not.toThrow();
+    expect(() => planned(validInputs(7, 1), ['logits'])).not.toThrow();
+    expect(() => validatePredictInputs(id, signature, validInputs(7, 1), ['logits'])).not.toThrow();
+  });
+
+  it('hands a disagreeing symbolic dimension to the full validation, which names it', () => {
+    const inputs = validInputs(2, 5);
+    inputs.tokens = { type: 'int64', data: new BigInt64Array(15), dims: [3, 5] };
+    expect(() => planned(inputs)).toThrow(/dimension 0 \("batch"\) is 3 but input "features" has batch = 2/);
   });
 });
