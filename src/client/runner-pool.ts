@@ -201,7 +201,8 @@ export class RunnerPool {
     }
     const runner = new Runner(name, worker, group, variant, (message, error) => this.#postFailed(runner, message, error));
     this.#runners.set(name, runner);
-    worker.addEventListener('message', (event: MessageEvent<FromRunner>) => this.#onMessage(runner, event.data));
+    // The Worker's own handler property: the one listener on the predict reply path.
+    worker.onmessage = (event: MessageEvent<FromRunner>) => this.#onMessage(runner, event.data);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeoutMs = this.#options.startTimeoutMs ?? 30_000;
     try {

@@ -18,6 +18,8 @@ import { ServingServer, type ServingServerDependencies } from '../server/serving
 export class InProcessRunner extends EventTarget {
   readonly #port: MessagePort;
   readonly #far: MessagePort;
+  /** As on a Worker: called for every message, besides the listeners. */
+  onmessage: ((event: MessageEvent) => void) | null = null;
 
   constructor(readonly name: string) {
     super();
@@ -26,7 +28,11 @@ export class InProcessRunner extends EventTarget {
     this.#far = port2;
     const server = new RunnerServer({ ort, post: (message, transfer) => port2.postMessage(message, transfer), close: () => this.terminate() });
     port2.onmessage = (event: MessageEvent<ToRunner>) => server.handle(event.data);
-    port1.onmessage = (event: MessageEvent<FromRunner>) => this.dispatchEvent(new MessageEvent('message', { data: event.data }));
+    port1.onmessage = (event: MessageEvent<FromRunner>) => {
+      const message = new MessageEvent('message', { data: event.data });
+      this.dispatchEvent(message);
+      this.onmessage?.(message);
+    };
     queueMicrotask(() => port2.postMessage({ k: 'up' }));
   }
 
