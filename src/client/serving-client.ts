@@ -13,7 +13,7 @@
  * are terminated, and a new control worker starts with the current config and reloads the
  * versions from the artifact store; calls made meanwhile wait for it.
  */
-import { proxy, releaseProxy, transfer, wrap, type Remote } from 'comlink';
+import { proxy, releaseProxy, wrap, type Remote } from 'comlink';
 import { watchLifeLock } from '../core/life-lock.js';
 import { describeValue } from '../core/describe-value.js';
 import { RequestDeadline } from '../core/request-deadline.js';

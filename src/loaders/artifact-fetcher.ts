@@ -3,7 +3,7 @@
  * manifest's size and SHA-256. The artifact store (src/storage) implements it: it reads from
  * IndexedDB (or memory) and downloads only what is missing.
  */
-import { ServingError, describeServable } from '../core/serving-error.js';
+import { ServingError } from '../core/serving-error.js';
 import type { ManifestFile } from '../sources/manifest.js';
 
 export interface ArtifactRequest {
