@@ -1,0 +1,119 @@
+/**
+ * Prometheus text exposition (format 0.0.4) of serving metrics under TF Serving's names
+ * (`util/prometheus_exporter.cc`): each internal name with every character outside
+ * `[A-Za-z0-9_]` replaced by `:`, a `# HELP` and a `# TYPE` line per metric, histograms as
+ * cumulative `_bucket{…,le="…"}` lines ending in `le="+Inf"`, then `_sum` and `_count`.
+ *
+ *     :tensorflow:serving:request_count{model_name, model_version?, status}          counter
+ *     :tensorflow:serving:request_latency{model_name, API, entrypoint, model_version?}  histogram, µs
+ *
+ * `status` is the canonical code name (`OK`, `INVALID_ARGUMENT`, …). `model_version` is an
+ * addition TF Serving's users asked for (tensorflow/serving #1970), present where the source
+ * knows the version.
+ *
+ * What the runtime must provide (`PrometheusSource`): finished requests counted per model,
+ * version and status; request latency per model, version, API and entrypoint as histograms
+ * (`LatencyHistogram` keeps one). Today's `MetricsSnapshot` has counts per model and status but
+ * no version, and latency only as p50/p99 over a window, from which no histogram can be made:
+ * `prometheusSourceFromSnapshot()` exports the counts it has and no latency; the request handler
+ * adds the latency of the requests it served itself (entrypoint `REST`).
+ */
+import type { MetricsSnapshot } from '../protocol.js';
+import type { HistogramSnapshot } from './latency-histogram.js';
+
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/** Finished requests with one label set. One entry per (model, version, status). */
+export interface RequestCountSample {
+  readonly model: string;
+  /** Absent when the source does not know which version served the requests. */
+  readonly version?: number;
+  /** `OK` or the canonical code the requests failed with. */
+  readonly status: string;
+  readonly count: number;
+}
+
+/** Latency of requests with one label set. One entry per (model, version, api, entrypoint). */
+export interface RequestLatencySample {
+  readonly model: string;
+  readonly version?: number;
+  /** TF Serving's `API` label: the method, e.g. `predict`. */
+  readonly api: string;
+  /** How the request arrived: `REST` for the HTTP handlers; the runtime might say `JS`. */
+  readonly entrypoint: string;
+  readonly histogram: HistogramSnapshot;
+}
+
+/** What the exporter reads. */
+export interface PrometheusSource {
+  readonly requestCounts: readonly RequestCountSample[];
+  readonly requestLatency?: readonly RequestLatencySample[];
+}
+
+const REQUEST_COUNT = ':tensorflow:serving:request_count';
+const REQUEST_LATENCY = ':tensorflow:serving:request_latency';
+
+/** The exposition text: metrics without any sample are left out; ends with a newline. */
+export function formatPrometheus(source: PrometheusSource): string {
+  const lines: string[] = [];
+  if (source.requestCounts.length > 0) {
+    lines.push(`# HELP ${REQUEST_COUNT} The total number of requests.`, `# TYPE ${REQUEST_COUNT} counter`);
+    for (const s of source.requestCounts) {
+      lines.push(`${REQUEST_COUNT}${labels([['model_name', s.model], ...versionLabel(s.version), ['status', s.status]])} ${formatNumber(s.count)}`);
+    }
+  }
+  const latency = source.requestLatency ?? [];
+  if (latency.length > 0) {
+    lines.push(`# HELP ${REQUEST_LATENCY} Distribution of wall time (in microseconds) for Tensorflow Serving request.`, `# TYPE ${REQUEST_LATENCY} histogram`);
+    for (const s of latency) {
+      const common: [string, string][] = [['model_name', s.model], ['API', s.api], ['entrypoint', s.entrypoint], ...versionLabel(s.version)];
+      lines.push(...histogramLines(REQUEST_LATENCY, common, s.histogram));
+    }
+  }
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
+/** The request counts a `MetricsSnapshot` holds: per model, `OK` (requests that did not fail) and each error code. No versions, no latency. */
+export function prometheusSourceFromSnapshot(snapshot: MetricsSnapshot): PrometheusSource {
+  const requestCounts: RequestCountSample[] = [];
+  for (const [model, metrics] of Object.entries(snapshot.models)) {
+    const errors = Object.entries(metrics.errors).filter((e): e is [string, number] => typeof e[1] === 'number' && e[1] > 0);
+    const failed = errors.reduce((sum, [, n]) => sum + n, 0);
+    requestCounts.push({ model, status: 'OK', count: metrics.requests - failed });
+    for (const [code, count] of errors) requestCounts.push({ model, status: code, count });
+  }
+  return { requestCounts };
+}
+
+function histogramLines(name: string, common: readonly [string, string][], h: HistogramSnapshot): string[] {
+  const lines: string[] = [];
+  let cumulative = 0;
+  h.bounds.forEach((bound, i) => {
+    cumulative += h.counts[i] ?? 0;
+    lines.push(`${name}_bucket${labels([...common, ['le', formatNumber(bound)]])} ${cumulative}`);
+  });
+  cumulative += h.counts[h.bounds.length] ?? 0;
+  lines.push(`${name}_bucket${labels([...common, ['le', '+Inf']])} ${cumulative}`);
+  lines.push(`${name}_sum${labels(common)} ${formatNumber(h.sum)}`, `${name}_count${labels(common)} ${cumulative}`);
+  return lines;
+}
+
+function versionLabel(version: number | undefined): [string, string][] {
+  return version === undefined ? [] : [['model_version', String(version)]];
+}
+
+function labels(pairs: readonly (readonly [string, string])[]): string {
+  return `{${pairs.map(([name, value]) => `${name}="${escapeLabelValue(value)}"`).join(',')}}`;
+}
+
+/** The exposition format's escapes in a label value: backslash, double quote, line feed. */
+function escapeLabelValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+function formatNumber(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return String(value);
+}
