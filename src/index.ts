@@ -6,6 +6,12 @@
 export { createServing } from './client/serving-client.js';
 export type { CreateServingOptions, LookupRequest, PredictRequest, Serving, ServingDebug, ServingStorage } from './client/serving-client.js';
 export type { RunnerInfo } from './client/runner-pool.js';
+export { createRequestHandler } from './http/handle.js';
+export type { RequestHandler, RequestHandlerOptions } from './http/handle.js';
+export type { ServingLike } from './http/serving-like.js';
+export { formatPrometheus, PROMETHEUS_CONTENT_TYPE } from './http/prometheus.js';
+export type { PrometheusSource } from './http/prometheus.js';
+export { LatencyHistogram } from './http/latency-histogram.js';
 export { ServingError, isServingError, ERROR_CODES } from './core/serving-error.js';
 export type { ErrorCode, ServingErrorDetails, ServingErrorJSON } from './core/serving-error.js';
 export type { ManagerState, ServableState, ServableDescription } from './core/servable-state.js';

@@ -39,6 +39,7 @@ import type {
 } from '../protocol.js';
 import type { RunnerFault } from '../protocol/runner.js';
 import { installErrorTransferHandler } from '../wire-errors.js';
+import { createRequestHandler, type RequestHandler } from '../http/handle.js';
 import { checkPredictRequest } from './check-request.js';
 import { DataPlane } from './data-plane.js';
 import type { RunnerInfo } from './runner-pool.js';
@@ -99,7 +100,16 @@ export interface Serving {
   poll(): Promise<void>;
   /** Resolves once every model's versions have settled (loaded or failed). */
   waitForModels(timeoutMs?: number): Promise<void>;
+  /** Requests, errors by code, runs, latency per model; the runtime. With `{ format: 'prometheus' }`: the text `handle()` serves at `/monitoring/prometheus/metrics`. */
   metrics(): Promise<MetricsSnapshot>;
+  metrics(options: { readonly format: 'prometheus' }): Promise<string>;
+  /**
+   * Answers an HTTP request in TF Serving's REST API (`/v1/models/…`), KServe's v2 protocol
+   * (`/v2/…`) or Prometheus text (`/monitoring/prometheus/metrics`) from this runtime — the same
+   * code a Service Worker mounts. Resolves with `null` for any other path; never rejects (errors
+   * are `{"error": …}` bodies with TF Serving's HTTP status).
+   */
+  handle(request: Request): Promise<Response | null>;
   /**
    * State changes, repository polls, download progress (about 10 a second per version, every
    * change of state included) and runner restarts, as they happen. A new listener is first
@@ -166,6 +176,8 @@ interface Control {
 }
 
 const MAX_CONTROL_RESTARTS = 3;
+
+const METRICS_PATH = '/monitoring/prometheus/metrics';
 
 const FAULTS: readonly (RunnerFault | 'terminate')[] = ['terminate', 'close', 'abort', 'device-destroy', 'hang'];
 
@@ -377,9 +389,26 @@ class ServingClient extends Subscribable<ServingEvent> implements Serving {
     return this.#call((c) => c.waitForModels(timeoutMs));
   }
 
-  async metrics(): Promise<MetricsSnapshot> {
+  metrics(): Promise<MetricsSnapshot>;
+  metrics(options: { readonly format: 'prometheus' }): Promise<string>;
+  async metrics(options?: { readonly format?: string }): Promise<MetricsSnapshot | string> {
+    if (options !== undefined) {
+      if (typeof options !== 'object' || options === null || options.format !== 'prometheus') {
+        throw new ServingError('INVALID_ARGUMENT', `metrics(options): options must be { format: 'prometheus' } or absent, got ${describeValue(options)}`);
+      }
+      const response = await this.handle(new Request(new URL(METRICS_PATH, 'http://browserving.local/')));
+      return response!.text();
+    }
     const runtime = await this.#call((c) => c.runtime());
     return { models: this.#data.metrics.snapshot(this.#data.models), runtime };
+  }
+
+  #handler: RequestHandler | undefined;
+
+  async handle(request: Request): Promise<Response | null> {
+    if (!(request instanceof Request)) throw new ServingError('INVALID_ARGUMENT', `handle(request): request must be a Request, got ${describeValue(request)}`);
+    this.#handler ??= createRequestHandler(this);
+    return this.#handler(request);
   }
 
   readonly storage: ServingStorage = {

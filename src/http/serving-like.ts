@@ -10,8 +10,9 @@
  * `metrics().models`, which holds every configured model (with zeros before its first request).
  */
 import type { Serving } from '../client/serving-client.js';
+import type { MetricsSnapshot } from '../protocol.js';
 
-export type ServingLike = Pick<Serving, 'predict' | 'status' | 'metadata' | 'metrics'>;
+export type ServingLike = Pick<Serving, 'predict' | 'status' | 'metadata'> & { metrics(): Promise<MetricsSnapshot> };
 
 /** Told once per successful inference a handler served: which version ran, through which API (`predict`, `infer`). */
 export type OnServed = (served: { readonly model: string; readonly version: number; readonly api: string }) => void;
