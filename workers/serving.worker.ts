@@ -6,7 +6,7 @@
 import { expose } from 'comlink';
 import { holdLifeLock } from '../src/core/life-lock.js';
 import { CLASSIC_WORKER, isClassicWorker } from '../src/runner/start-runner.js';
-import { createWorkerApi } from '../src/server/worker-api.js';
+import { createWorkerApi } from '../src/control/worker-api.js';
 import { installErrorTransferHandler } from '../src/wire-errors.js';
 
 const scope = self as unknown as { name: string; importScripts?: () => void; postMessage(message: unknown): void };

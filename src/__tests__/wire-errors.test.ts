@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { expose, proxy, releaseProxy, wrap, type Remote } from 'comlink';
 import { ServingError, type ServingErrorJSON } from '../core/serving-error.js';
 import type { RunnerHost, ServingEvent, WorkerApi } from '../protocol.js';
-import { createWorkerApi } from '../server/worker-api.js';
+import { createWorkerApi } from '../control/worker-api.js';
 import { FakeRepository } from '../test-util/fake-repository.js';
 import { installErrorTransferHandler } from '../wire-errors.js';
 

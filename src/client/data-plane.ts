@@ -16,7 +16,7 @@ import { ServingError, describeServable } from '../core/serving-error.js';
 import type { CheckedSelector } from '../core/version-selector.js';
 import type { PredictResponse, Route, RoutingTable, RunnerHost, TensorData } from '../protocol.js';
 import type { RunnerFault } from '../protocol/runner.js';
-import { ServingMetrics } from '../server/metrics.js';
+import { ServingMetrics } from './serving-metrics.js';
 import { RunnerPool, type RunnerInfo, type RunnerVariant } from './runner-pool.js';
 
 export interface DataPlaneOptions {

@@ -12,7 +12,7 @@ import type { LookupRequestWire, MetricsSnapshot, PredictResponse, ServerConfig 
 import type { FromRunner, ToRunner } from '../protocol/runner.js';
 import * as ort from 'onnxruntime-web';
 import { RunnerServer } from '../runner/runner-server.js';
-import { ServingServer, type ServingServerDependencies } from '../server/serving-server.js';
+import { ServingServer, type ServingServerDependencies } from '../control/serving-server.js';
 
 /** A runner "worker" in this process: a RunnerServer on the far side of a MessageChannel. */
 export class InProcessRunner extends EventTarget {

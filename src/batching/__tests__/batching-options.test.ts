@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ServingError } from '../../core/serving-error.js';
 import type { Signature } from '../../protocol.js';
-import { validateModelServerConfig } from '../../server/server-config.js';
+import { validateModelServerConfig } from '../../control/server-config.js';
 import { assertBatchable, paddedBatchSize, validateBatchingConfig } from '../batching-options.js';
 
 function thrownBy(fn: () => unknown): ServingError {

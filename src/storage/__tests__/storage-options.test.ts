@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { validateServerOptions } from '../../server/server-config.js';
+import { validateServerOptions } from '../../control/server-config.js';
 
 describe('storage options', () => {
   it('accepts the documented options', () => {

@@ -1,5 +1,5 @@
 /**
- * ServingMetrics: per-model request counts, errors by code, session runs, batch sizes of
+ * ServingMetrics (main thread, fed by the DataPlane): per-model request counts, errors by code, session runs, batch sizes of
  * batched runs, and a latency summary over the most recent requests (a fixed window, so memory
  * stays bounded).
  */
