@@ -9,6 +9,7 @@
  * - `vite build --mode demo`: the demo page, built like a consumer would, from dist/.
  */
 import { defineConfig, type Plugin } from 'vite';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
@@ -21,6 +22,31 @@ const SPAWN_PLACEHOLDERS: Record<string, string> = {
   __BROWSERVING_SPAWN_RUNNER_WORKER__: './runner.worker.js',
   __BROWSERVING_SPAWN_RUNNER_WASM_WORKER__: './runner-wasm.worker.js',
 };
+
+const SW_URL_PLACEHOLDER = '__BROWSERVING_SERVICE_WORKER_URL__()';
+const SW_URL_LITERAL = "new URL('./browserving.sw.js', import.meta.url)";
+
+/**
+ * The Service Worker's precache list: every file of the worker build (and the library module,
+ * built next), and a build id hashed from their contents, which names the runtime cache.
+ */
+function serviceWorkerPrecache(): Plugin {
+  return {
+    name: 'browserving:sw-precache',
+    apply: 'build',
+    generateBundle(_options, bundle) {
+      const sw = Object.values(bundle).find((file) => file.type === 'chunk' && file.name === 'browserving.sw');
+      if (!sw || sw.type !== 'chunk') return this.error('browserving.sw not found in the worker build');
+      const others = Object.values(bundle).filter((file) => file !== sw && !file.fileName.endsWith('.map'));
+      const files = [...others.map((file) => file.fileName), 'index.js'].sort();
+      const hash = createHash('sha256');
+      for (const file of others) hash.update(file.fileName).update(file.type === 'chunk' ? file.code : file.fileName);
+      const precache = JSON.stringify({ build: hash.digest('hex').slice(0, 12), files });
+      if (!sw.code.includes('__BROWSERVING_PRECACHE__')) return this.error('__BROWSERVING_PRECACHE__ not found in browserving.sw');
+      sw.code = sw.code.split('__BROWSERVING_PRECACHE__').join(precache);
+    },
+  };
+}
 
 /** Swaps each placeholder call after minification (keeping its argument), so the literal survives exactly as written. */
 function workerSpawnLiteral(): Plugin {
@@ -39,6 +65,10 @@ function workerSpawnLiteral(): Plugin {
           });
         }
         if (hits === 0) this.error(`${placeholder}(name) not found in the library output`);
+      }
+      // The Service Worker's URL, as a literal a consumer's bundler follows (it emits the file).
+      for (const chunk of Object.values(bundle)) {
+        if (chunk.type === 'chunk') chunk.code = chunk.code.split(SW_URL_PLACEHOLDER).join(SW_URL_LITERAL);
       }
     },
   };
@@ -73,7 +103,7 @@ export default defineConfig(({ mode }) => {
     return {
       base: './',
       publicDir: false,
-      plugins: [ortSelfReference()],
+      plugins: [ortSelfReference(), serviceWorkerPrecache()],
       build: {
         outDir: dist,
         emptyOutDir: true,
@@ -87,6 +117,7 @@ export default defineConfig(({ mode }) => {
             'serving.worker': here('./workers/serving.worker.ts'),
             'runner.worker': here('./workers/runner.worker.ts'),
             'runner-wasm.worker': here('./workers/runner-wasm.worker.ts'),
+            'browserving.sw': here('./workers/serving.sw.ts'),
           },
           preserveEntrySignatures: false,
           output: {

@@ -38,6 +38,8 @@ const ISOLATION = {
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Embedder-Policy': 'require-corp',
   'Cross-Origin-Resource-Policy': 'same-origin',
+  // browserving.sw.js is served from /dist/ and controls the whole origin (scope '/').
+  'Service-Worker-Allowed': '/',
 };
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -90,7 +92,10 @@ export function startServer({ port = 0, host = '127.0.0.1', mounts = defaultMoun
     const fault = faults.find((f) => path.startsWith(f.prefix) && (f.times === undefined || f.used < f.times));
     if (fault) fault.used++;
     if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
-    if (fault?.offline) return req.socket.destroy();
+    if (fault?.offline) {
+      entry(path).refused = (entry(path).refused ?? 0) + 1;
+      return req.socket.destroy();
+    }
     if (fault?.status) return res.writeHead(fault.status, ISOLATION).end(`injected ${fault.status}`);
 
     const file = resolveFile(mounts, prefixes, path);

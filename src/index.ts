@@ -6,6 +6,8 @@
 export { createServing } from './client/serving-client.js';
 export type { CreateServingOptions, LookupRequest, PredictRequest, Serving, ServingDebug, ServingStorage } from './client/serving-client.js';
 export type { RunnerInfo } from './client/runner-pool.js';
+export { serveHttp } from './client/serve-http.js';
+export type { HttpServing, ServeHttpOptions } from './client/serve-http.js';
 export { createRequestHandler } from './http/handle.js';
 export type { RequestHandler, RequestHandlerOptions } from './http/handle.js';
 export type { ServingLike } from './http/serving-like.js';

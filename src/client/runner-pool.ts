@@ -46,6 +46,8 @@ export interface PlacedServable extends RunnerLoadResult {
 
 export interface RunnerInfo {
   readonly runner: string;
+  /** The onnxruntime-web build it loaded. */
+  readonly variant: RunnerVariant;
   readonly group?: string;
   readonly servables: readonly string[];
   readonly pending: number;
@@ -150,7 +152,7 @@ export class RunnerPool {
   list(): RunnerInfo[] {
     return [...this.#runners.values()]
       .filter((r) => r.state === 'up')
-      .map((r) => ({ runner: r.name, ...(r.group !== undefined ? { group: r.group } : {}), servables: [...r.servables.keys()], pending: r.pending.size }));
+      .map((r) => ({ runner: r.name, variant: r.variant, ...(r.group !== undefined ? { group: r.group } : {}), servables: [...r.servables.keys()], pending: r.pending.size }));
   }
 
   /** Fault injection for tests and chaos drills: `terminate` kills the worker as the browser would; the others are carried out inside it. */

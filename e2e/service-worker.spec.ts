@@ -1,0 +1,88 @@
+/**
+ * browserving's Service Worker in Chromium: TF Serving REST, KServe v2 and Prometheus answered at
+ * the page's origin by plain fetch() (forwarded to the page's runtime), 503 when no page serves,
+ * and a cold start with the network gone: the page, the runtime and the model come from the
+ * Service Worker's cache and the artifact store, and it predicts.
+ */
+import type { Page } from '@playwright/test';
+import { test, expect, startServing } from './fixtures.js';
+import { mlpModel, mlpReference } from '../scripts/onnx-models.mjs';
+
+const ROW = Array.from({ length: 16 }, (_, i) => (i - 8) / 4);
+
+async function serveHttp(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    (window as any).http = await window.browserving.serveHttp(window.serving!, { serviceWorkerUrl: '/dist/browserving.sw.js', scope: '/' });
+    // The first page is taken over by clients.claim() once the worker activates.
+    while (!navigator.serviceWorker.controller) await new Promise((r) => setTimeout(r, 20));
+  });
+}
+
+async function restPredict(page: Page, row: number[]) {
+  return page.evaluate(async (row) => {
+    const response = await fetch('/v1/models/mlp:predict', { method: 'POST', body: JSON.stringify({ instances: [row] }) });
+    return { status: response.status, body: await response.json() };
+  }, row);
+}
+
+test('fetch() of TF Serving and KServe routes at the origin is answered by the page\'s runtime; 503 once no page serves', async ({ harness, repo }) => {
+  repo.writeFile('mlp', 1, 'model.onnx', mlpModel({ seed: 1 }));
+  repo.publish('mlp');
+  await startServing(harness, { models: [{ name: 'mlp', basePath: repo.basePath('mlp') }], executionProviders: ['wasm'], pollIntervalMs: 0 });
+  await serveHttp(harness);
+  const rest = await restPredict(harness, ROW);
+  expect(rest.status).toBe(200);
+  const expected = mlpReference(Float32Array.from(ROW), 1, { seed: 1 });
+  rest.body.predictions[0].forEach((v: number, i: number) => expect(v).toBeCloseTo(expected[i]!, 4));
+  const other = await harness.evaluate(async () => {
+    const v2 = await fetch('/v2/models/mlp/ready').then((r) => r.json());
+    const metrics = await fetch('/monitoring/prometheus/metrics').then(async (r) => ({ type: r.headers.get('Content-Type'), text: await r.text() }));
+    const missing = await fetch('/v1/models/nope').then(async (r) => ({ status: r.status, body: await r.json() }));
+    (window as any).http.stop();
+    const unserved = await fetch('/v1/models/mlp').then(async (r) => ({ status: r.status, body: await r.json() }));
+    return { v2, metrics, missing, unserved };
+  });
+  expect(other.v2).toEqual({ name: 'mlp', ready: true });
+  expect(other.metrics.type).toMatch(/^text\/plain; version=0\.0\.4/);
+  expect(other.metrics.text).toMatch(/^:tensorflow:serving:request_count\{model_name="mlp",status="OK"\} 1$/m);
+  expect(other.missing.status).toBe(404);
+  expect(other.unserved.status).toBe(503);
+  expect(other.unserved.body.error).toMatch(/no page is serving/);
+});
+
+test('cold start offline: reloaded with the network gone, the page starts from the caches and the store, and predicts', async ({ harness, repo }) => {
+  repo.writeFile('mlp', 1, 'model.onnx', mlpModel({ seed: 1 }));
+  repo.publish('mlp');
+  const config = { models: [{ name: 'mlp', basePath: repo.basePath('mlp') }], executionProviders: ['wasm' as const], pollIntervalMs: 0 };
+  await startServing(harness, config);
+  await serveHttp(harness);
+  expect((await restPredict(harness, ROW)).status).toBe(200);
+  // Wait until the runtime this page used (its .wasm included) is in the Service Worker's cache.
+  await expect.poll(() => harness.evaluate(async () => {
+    const names = await caches.keys();
+    const urls = (await Promise.all(names.map(async (n) => (await (await caches.open(n)).keys()).map((r) => r.url)))).flat();
+    return urls.filter((u) => u.endsWith('.wasm')).length;
+  }), { timeout: 30_000 }).toBeGreaterThan(0);
+
+  await harness.request.post('/__control/reset');
+  await harness.request.post('/__control/faults', { data: [{ prefix: '/', offline: true }] });
+  const started = Date.now();
+  await harness.reload();
+  await harness.waitForFunction(() => window.harnessReady === true);
+  await startServing(harness, config);
+  const offline = await harness.evaluate(async (row) => {
+    const r = await window.serving!.predict({ model: 'mlp', inputs: { x: { type: 'float32', dims: [1, 16], data: Float32Array.from(row) } } });
+    return { version: r.version, y: Array.from(r.outputs.y!.data as Float32Array), fromCache: (await window.serving!.status('mlp')).repository?.fromCache };
+  }, ROW);
+  expect(offline.version).toBe(1);
+  expect(offline.fromCache).toBe(true);
+  const expected = mlpReference(Float32Array.from(ROW), 1, { seed: 1 });
+  offline.y.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 4));
+  expect(Date.now() - started).toBeLessThan(30_000);
+  // The server answered nothing: every attempt (network-first probes of the page and the runtime,
+  // the manifest poll) was refused, and the model's bytes were not even asked for (the store has them).
+  const log: Record<string, { requests: number; refused?: number }> = await (await harness.request.get('/__control/log')).json();
+  expect(Object.entries(log).filter(([, e]) => e.requests > 0)).toEqual([]);
+  expect(Object.keys(log).filter((path) => path.endsWith('.onnx'))).toEqual([]);
+  expect(Object.keys(log)).toContain('/dist/index.js');
+});
