@@ -5,9 +5,13 @@
  * Service Worker's cache and the artifact store, and it predicts.
  */
 import type { Page } from '@playwright/test';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test, expect, startServing } from './fixtures.js';
 import { mlpModel, mlpReference } from '../scripts/onnx-models.mjs';
 
+const DIST = fileURLToPath(new URL(`../${process.env.BROWSERVING_DIST ?? 'dist'}/`, import.meta.url));
 const ROW = Array.from({ length: 16 }, (_, i) => (i - 8) / 4);
 
 async function serveHttp(page: Page): Promise<void> {
@@ -85,4 +89,34 @@ test('cold start offline: reloaded with the network gone, the page starts from t
   expect(Object.entries(log).filter(([, e]) => e.requests > 0)).toEqual([]);
   expect(Object.keys(log).filter((path) => path.endsWith('.onnx'))).toEqual([]);
   expect(Object.keys(log)).toContain('/dist/index.js');
+});
+
+test('a new library build replaces the cached runtime once it activates, never mixing the two', async ({ harness, repo, context }) => {
+  repo.writeFile('mlp', 1, 'model.onnx', mlpModel({ seed: 1 }));
+  repo.publish('mlp');
+  await startServing(harness, { models: [{ name: 'mlp', basePath: repo.basePath('mlp') }], executionProviders: ['wasm'], pollIntervalMs: 0 });
+  await serveHttp(harness);
+  const runtimeCaches = (page: Page) => page.evaluate(async () => (await caches.keys()).filter((n) => n.startsWith('browserving-runtime-')).sort());
+  const [first] = await runtimeCaches(harness);
+  expect(first).toMatch(/^browserving-runtime-[0-9a-f]{12}$/);
+  // "The next build": the same Service Worker with another build id, beside the library files.
+  const sw = readFileSync(join(DIST, 'browserving.sw.js'), 'utf8');
+  const nextBuild = sw.replace(/"build":"[0-9a-f]{12}"/, '"build":"nextbuild000"');
+  expect(nextBuild).not.toBe(sw);
+  writeFileSync(join(DIST, 'browserving-next.sw.js'), nextBuild);
+  try {
+    await harness.evaluate(() => navigator.serviceWorker.register('/dist/browserving-next.sw.js', { type: 'module', scope: '/' }).then((r) => r.update()));
+    // It installs while this page keeps the old one: both caches exist, the serving page is not disturbed.
+    await expect.poll(() => runtimeCaches(harness), { timeout: 20_000 }).toEqual(['browserving-runtime-nextbuild000', first].sort());
+    expect((await restPredict(harness, ROW)).status).toBe(200);
+    // Once no page uses the old worker, the new one activates and deletes the old runtime.
+    const url = harness.url();
+    await harness.goto('about:blank');
+    const next = await context.newPage();
+    await next.goto(url);
+    await expect.poll(() => runtimeCaches(next), { timeout: 20_000 }).toEqual(['browserving-runtime-nextbuild000']);
+    await next.close();
+  } finally {
+    rmSync(join(DIST, 'browserving-next.sw.js'), { force: true });
+  }
 });
