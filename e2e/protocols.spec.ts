@@ -64,3 +64,31 @@ test('TF Serving REST and KServe v2 requests are answered by the real models; Pr
   expect(r.prometheus).toMatch(/^:tensorflow:serving:request_latency_count\{model_name="mlp",API="predict",entrypoint="REST",model_version="1"\} 1$/m);
   expect(r.prometheus).toMatch(/^:tensorflow:serving:request_latency_count\{model_name="mlp",API="infer",entrypoint="REST",model_version="1"\} 1$/m);
 });
+
+test('the Prometheus text also has JS request latency, load and warm-up latency, batch sizes, runner restarts and store bytes', async ({ harness, repo }) => {
+  repo.writeFile('mlp', 1, 'model.onnx', mlpModel({ seed: 1 }));
+  repo.publish('mlp');
+  await startServing(harness, {
+    models: [{ name: 'mlp', basePath: repo.basePath('mlp'), warmupRuns: 1, batching: { maxBatchSize: 8 } }],
+    executionProviders: ['wasm'],
+    pollIntervalMs: 0,
+  });
+  const text = await harness.evaluate(async () => {
+    const x = () => ({ x: { type: 'float32' as const, dims: [1, 16], data: new Float32Array(16) } });
+    await Promise.all(Array.from({ length: 4 }, () => window.serving!.predict({ model: 'mlp', inputs: x() })));
+    const [runner] = window.serving!.debug.runners();
+    await window.serving!.debug.fault(runner!.runner, 'terminate');
+    while (window.serving!.debug.runners()[0]?.runner === runner!.runner || window.serving!.debug.runners().length === 0) await new Promise((r) => setTimeout(r, 20));
+    await window.serving!.predict({ model: 'mlp', inputs: x() });
+    return window.serving!.metrics({ format: 'prometheus' });
+  });
+  const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? NaN);
+  expect(value(/^:tensorflow:serving:request_latency_count\{model_name="mlp",API="predict",entrypoint="JS",model_version="1"\} (\d+)$/m)).toBe(5);
+  // Loaded twice (start, then the restart): the counter adds both loads.
+  expect(value(/^:tensorflow:cc:saved_model:load_latency\{model_path="[^"]*\/mlp\/1\/"\} (\d+)$/m)).toBeGreaterThan(0);
+  expect(value(/^:tensorflow:serving:model_warmup_latency_count\{model_path="[^"]*\/mlp\/1\/",status="OK"\} (\d+)$/m)).toBe(2);
+  expect(value(/^:tensorflow:serving:batching:processed_batch_size_count\{model_name="mlp"\} (\d+)$/m)).toBeGreaterThanOrEqual(2);
+  expect(value(/^:tensorflow:serving:batching:processed_batch_size_sum\{model_name="mlp"\} (\d+)$/m)).toBe(5);
+  expect(value(/^:browserving:runner_restarts\{model_name="mlp",model_version="1"\} (\d+)$/m)).toBe(1);
+  expect(value(/^:browserving:artifact_store_bytes (\d+)$/m)).toBeGreaterThan(1000);
+});

@@ -449,6 +449,8 @@ export interface WorkerApi {
   poll(): Promise<void>;
   /** The runtime as the control worker knows it (isolation, and ORT facts reported by runners). */
   runtime(): RuntimeInfo;
+  /** Load and warm-up latencies, runner restarts and the store's bytes, for the Prometheus text. */
+  prometheusSamples(): Promise<Omit<import('./http/prometheus.js').PrometheusSource, 'requestCounts'>>;
   /** Versions held in the artifact store. */
   storageList(): Promise<StoredVersion[]>;
   /** Removes a model's stored versions (one, or all and its cached manifest); waits for a download of them in progress. */

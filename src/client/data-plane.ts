@@ -16,6 +16,8 @@ import { ServingError, describeServable } from '../core/serving-error.js';
 import type { CheckedSelector } from '../core/version-selector.js';
 import type { PredictResponse, Route, RoutingTable, RunnerHost, TensorData } from '../protocol.js';
 import type { RunnerFault } from '../protocol/runner.js';
+import { LatencyHistogram } from '../http/latency-histogram.js';
+import { RequestLatencies } from '../http/request-latencies.js';
 import { ServingMetrics } from './serving-metrics.js';
 import { RunnerPool, type RunnerInfo, type RunnerVariant } from './runner-pool.js';
 
@@ -46,8 +48,14 @@ class Moved {
   constructor(readonly inputs: unknown) {}
 }
 
+/** Rows per batched run: powers of two up to 1024. */
+const BATCH_SIZE_BOUNDS = Array.from({ length: 11 }, (_, k) => 2 ** k);
+
 export class DataPlane {
   readonly metrics = new ServingMetrics();
+  /** Latency histograms of successful predictions, per model and version (entrypoint `JS`), for the Prometheus text. */
+  readonly latencies = new RequestLatencies();
+  readonly #batchSizes = new Map<string, LatencyHistogram>();
   readonly #options: DataPlaneOptions;
   readonly #pool: RunnerPool;
   #routes = new Map<string, ModelRouting>();
@@ -79,7 +87,9 @@ export class DataPlane {
       for (let moves = 0; ; moves += 1) {
         const result = await this.#send(route, request, inputs, transfer);
         if (!(result instanceof Moved)) {
-          this.metrics.recordRequest(model, performance.now() - started);
+          const ms = performance.now() - started;
+          this.metrics.recordRequest(model, ms);
+          this.latencies.record({ model, version: result.version, api: 'predict', entrypoint: 'JS' }, ms * 1000);
           return result;
         }
         if (moves >= MAX_MOVES) {
@@ -125,7 +135,17 @@ export class DataPlane {
 
   #recordRun(model: string, batch: BatchedRun | undefined): void {
     // A batched run answers several requests: only its first one counts it.
-    if (!batch || batch.first) this.metrics.recordRun(model, batch);
+    if (batch && !batch.first) return;
+    this.metrics.recordRun(model, batch);
+    if (!batch) return;
+    let sizes = this.#batchSizes.get(model);
+    if (!sizes) this.#batchSizes.set(model, (sizes = new LatencyHistogram(BATCH_SIZE_BOUNDS)));
+    sizes.record(batch.size);
+  }
+
+  /** Rows per batched run, per model, for the Prometheus text. */
+  batchSizes(): { model: string; histogram: ReturnType<LatencyHistogram['snapshot']> }[] {
+    return [...this.#batchSizes].map(([model, histogram]) => ({ model, histogram: histogram.snapshot() }));
   }
 
   #find({ model, version, label }: CheckedSelector): Route | undefined {

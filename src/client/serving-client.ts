@@ -407,7 +407,13 @@ class ServingClient extends Subscribable<ServingEvent> implements Serving {
 
   async handle(request: Request): Promise<Response | null> {
     if (!(request instanceof Request)) throw new ServingError('INVALID_ARGUMENT', `handle(request): request must be a Request, got ${describeValue(request)}`);
-    this.#handler ??= createRequestHandler(this);
+    this.#handler ??= createRequestHandler(this, {
+      prometheusSamples: async () => ({
+        ...(await this.#call((c) => c.prometheusSamples())),
+        requestLatency: this.#data.latencies.samples(),
+        batchSizes: this.#data.batchSizes(),
+      }),
+    });
     return this.#handler(request);
   }
 

@@ -4,6 +4,8 @@
  * hosted is restarted by its own loader (`OnnxLoader.restart`), in a new runner, from the store.
  * It also pushes the routing table to the main thread whenever placements change.
  */
+import { LatencyHistogram } from '../http/latency-histogram.js';
+import type { PrometheusSource } from '../http/prometheus.js';
 import type { OnnxLoader, RunnerSupervision } from '../loaders/onnx-loader.js';
 import type { RoutingTable, RunnerEvent, RunnerHost, RuntimeInfo } from '../protocol.js';
 import type { RunnerLoadSpec } from '../protocol/runner.js';
@@ -24,6 +26,9 @@ export class RunnerSupervisor implements RunnerSupervision {
   readonly wasm: RunnerLoadSpec['wasm'];
   readonly #options: RunnerSupervisorOptions;
   readonly #loaders = new Map<string, Set<OnnxLoader>>();
+  readonly #loads = new Map<string, number>();
+  readonly #warmups = new Map<string, { modelPath: string; status: string; histogram: LatencyHistogram }>();
+  readonly #restarts = new Map<string, { model: string; version: number; count: number }>();
   #runtime: RuntimeInfo | undefined;
 
   constructor(options: RunnerSupervisorOptions) {
@@ -58,7 +63,33 @@ export class RunnerSupervisor implements RunnerSupervision {
   }
 
   event(event: RunnerEvent): void {
+    if (event.state === 'exited') {
+      const key = JSON.stringify([event.model, event.version]);
+      const entry = this.#restarts.get(key) ?? { model: event.model, version: event.version, count: 0 };
+      entry.count += 1;
+      this.#restarts.set(key, entry);
+    }
     this.#options.onEvent(event);
+  }
+
+  loaded(load: Parameters<RunnerSupervision['loaded']>[0]): void {
+    // A counter, as TF Serving's load_latency: a restart's load adds to the version's total.
+    this.#loads.set(load.modelPath, (this.#loads.get(load.modelPath) ?? 0) + load.loadMs * 1000);
+    if (load.warmupMs <= 0 && !load.warmupSkipped) return;
+    const status = load.warmupSkipped ? 'FAILED_PRECONDITION' : 'OK';
+    const key = JSON.stringify([load.modelPath, status]);
+    const entry = this.#warmups.get(key) ?? { modelPath: load.modelPath, status, histogram: new LatencyHistogram() };
+    entry.histogram.record(load.warmupMs * 1000);
+    this.#warmups.set(key, entry);
+  }
+
+  /** Load and warm-up latencies and runner restarts, for the Prometheus text. */
+  samples(): Pick<PrometheusSource, 'loadLatency' | 'warmupLatency' | 'runnerRestarts'> {
+    return {
+      loadLatency: [...this.#loads].map(([modelPath, micros]) => ({ modelPath, micros })),
+      warmupLatency: [...this.#warmups.values()].map((w) => ({ modelPath: w.modelPath, status: w.status, histogram: w.histogram.snapshot() })),
+      runnerRestarts: [...this.#restarts.values()].map((r) => ({ ...r })),
+    };
   }
 
   runtime(info: RuntimeInfo): void {

@@ -48,6 +48,7 @@ import { describeValue } from '../core/describe-value.js';
 import { RequestDeadline } from '../core/request-deadline.js';
 import { validateSelector } from '../core/version-selector.js';
 import { ProgressCoalescer } from './progress-coalescer.js';
+import type { PrometheusSource } from '../http/prometheus.js';
 import { RunnerSupervisor } from './runner-supervisor.js';
 import { validateModelServerConfig, validateServerOptions } from './server-config.js';
 import { Subscribable } from '../core/subscribable.js';
@@ -147,6 +148,12 @@ export class ServingServer extends Subscribable<ServingEvent> {
   runtime(): RuntimeInfo {
     const scope = globalThis as { crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number } };
     return { crossOriginIsolated: scope.crossOriginIsolated === true, hardwareConcurrency: scope.navigator?.hardwareConcurrency ?? 1, ...this.#supervisor.lastRuntime };
+  }
+
+  /** What the control worker adds to the Prometheus text: load and warm-up latencies, runner restarts, the store's bytes. */
+  async prometheusSamples(): Promise<Omit<PrometheusSource, 'requestCounts'>> {
+    const usage = await this.#storage.usage().catch(() => undefined);
+    return { ...this.#supervisor.samples(), ...(usage ? { storeBytes: usage.bytes } : {}) };
   }
 
   /** The main thread saw a runner worker end: its versions are restarted in new runners. */

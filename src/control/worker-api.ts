@@ -46,6 +46,7 @@ export function createWorkerApi(lifeLockHeld: Promise<void> = Promise.resolve())
     reloadConfig: (config) => running().reloadConfig(config),
     poll: () => running().pollNow(),
     runtime: () => running().runtime(),
+    prometheusSamples: () => running().prometheusSamples(),
     storageList: () => running().storage.list(),
     storageDelete: (model, version) => running().storage.delete(model, version),
     storageUsage: () => running().storage.usage(),

@@ -26,7 +26,7 @@
  */
 import { errorResponse, jsonResponse, responseForError } from './error-response.js';
 import { handleKServeV2, type KServeServerInfo } from './kserve-v2.js';
-import { formatPrometheus, prometheusSourceFromSnapshot, PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
+import { formatPrometheus, prometheusSourceFromSnapshot, PROMETHEUS_CONTENT_TYPE, type PrometheusSource } from './prometheus.js';
 import { RequestLatencies } from './request-latencies.js';
 import type { OnServed, ServingLike } from './serving-like.js';
 import { handleTfServingRest } from './tfserving-rest.js';
@@ -38,6 +38,8 @@ export interface RequestHandlerOptions {
    * predictions this handler served (see `prometheus.ts` for what the runtime could add)
    */
   readonly prometheus?: () => string | Promise<string>;
+  /** More samples for the default Prometheus text (the runtime's own latencies, load and warm-up times…), merged with the request counts and the handler's latencies. */
+  readonly prometheusSamples?: () => Promise<Omit<PrometheusSource, 'requestCounts'>>;
   /** Path the routes sit under, e.g. `/serving` for `/serving/v1/models/…`. @defaultValue '' (the origin's root) */
   readonly basePath?: string;
   /** What KServe's `GET /v2` reports. */
@@ -59,7 +61,12 @@ const METRICS_PATH = '/monitoring/prometheus/metrics';
 export function createRequestHandler(serving: ServingLike, options: RequestHandlerOptions = {}): RequestHandler {
   const basePath = normalizeBasePath(options.basePath ?? '');
   const latencies = new RequestLatencies();
-  const prometheus = options.prometheus ?? (async () => formatPrometheus({ ...prometheusSourceFromSnapshot(await serving.metrics()), requestLatency: latencies.samples() }));
+  const prometheus =
+    options.prometheus ??
+    (async () => {
+      const extra = (await options.prometheusSamples?.()) ?? {};
+      return formatPrometheus({ ...extra, ...prometheusSourceFromSnapshot(await serving.metrics()), requestLatency: [...(extra.requestLatency ?? []), ...latencies.samples()] });
+    });
 
   const routeOf = (url: string | URL): Route | undefined => {
     let path: string;

@@ -44,14 +44,29 @@ export interface RequestLatencySample {
   readonly histogram: HistogramSnapshot;
 }
 
-/** What the exporter reads. */
+/** What the exporter reads. Everything but `requestCounts` is optional; a metric without samples is left out. */
 export interface PrometheusSource {
   readonly requestCounts: readonly RequestCountSample[];
   readonly requestLatency?: readonly RequestLatencySample[];
+  /** Time to load each version (download or store read, session creation, warm-up), µs: TF Serving's `load_latency`, labelled by the version's path. */
+  readonly loadLatency?: readonly { readonly modelPath: string; readonly micros: number }[];
+  /** Warm-up time of each loaded version, µs, by path and outcome (`OK`, or skipped as `FAILED_PRECONDITION`). */
+  readonly warmupLatency?: readonly { readonly modelPath: string; readonly status: string; readonly histogram: HistogramSnapshot }[];
+  /** Rows per batched session run, per model. */
+  readonly batchSizes?: readonly { readonly model: string; readonly histogram: HistogramSnapshot }[];
+  /** Extension: times each version's runner worker died and was replaced. */
+  readonly runnerRestarts?: readonly { readonly model: string; readonly version: number; readonly count: number }[];
+  /** Extension: bytes held by the artifact store. */
+  readonly storeBytes?: number;
 }
 
 const REQUEST_COUNT = ':tensorflow:serving:request_count';
 const REQUEST_LATENCY = ':tensorflow:serving:request_latency';
+const LOAD_LATENCY = ':tensorflow:cc:saved_model:load_latency';
+const WARMUP_LATENCY = ':tensorflow:serving:model_warmup_latency';
+const BATCH_SIZE = ':tensorflow:serving:batching:processed_batch_size';
+const RUNNER_RESTARTS = ':browserving:runner_restarts';
+const STORE_BYTES = ':browserving:artifact_store_bytes';
 
 /** The exposition text: metrics without any sample are left out; ends with a newline. */
 export function formatPrometheus(source: PrometheusSource): string {
@@ -69,6 +84,25 @@ export function formatPrometheus(source: PrometheusSource): string {
       const common: [string, string][] = [['model_name', s.model], ['API', s.api], ['entrypoint', s.entrypoint], ...versionLabel(s.version)];
       lines.push(...histogramLines(REQUEST_LATENCY, common, s.histogram));
     }
+  }
+  if (source.loadLatency?.length) {
+    lines.push(`# HELP ${LOAD_LATENCY} Latency in microseconds for loading a model version.`, `# TYPE ${LOAD_LATENCY} counter`);
+    for (const s of source.loadLatency) lines.push(`${LOAD_LATENCY}${labels([['model_path', s.modelPath]])} ${formatNumber(Math.round(s.micros))}`);
+  }
+  if (source.warmupLatency?.length) {
+    lines.push(`# HELP ${WARMUP_LATENCY} Distribution of wall time (in microseconds) for warming up the model.`, `# TYPE ${WARMUP_LATENCY} histogram`);
+    for (const s of source.warmupLatency) lines.push(...histogramLines(WARMUP_LATENCY, [['model_path', s.modelPath], ['status', s.status]], s.histogram));
+  }
+  if (source.batchSizes?.length) {
+    lines.push(`# HELP ${BATCH_SIZE} The number of rows in each batched session run.`, `# TYPE ${BATCH_SIZE} histogram`);
+    for (const s of source.batchSizes) lines.push(...histogramLines(BATCH_SIZE, [['model_name', s.model]], s.histogram));
+  }
+  if (source.runnerRestarts?.length) {
+    lines.push(`# HELP ${RUNNER_RESTARTS} Extension: times a version's runner worker ended and was replaced.`, `# TYPE ${RUNNER_RESTARTS} counter`);
+    for (const s of source.runnerRestarts) lines.push(`${RUNNER_RESTARTS}${labels([['model_name', s.model], ['model_version', String(s.version)]])} ${s.count}`);
+  }
+  if (source.storeBytes !== undefined) {
+    lines.push(`# HELP ${STORE_BYTES} Extension: bytes held by the IndexedDB artifact store.`, `# TYPE ${STORE_BYTES} gauge`, `${STORE_BYTES} ${formatNumber(source.storeBytes)}`);
   }
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }

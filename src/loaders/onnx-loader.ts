@@ -33,6 +33,8 @@ export interface RunnerSupervision {
   /** Routes changed (placed, gone, restarted): push them now. */
   routesChanged(): void;
   event(event: RunnerEvent): void;
+  /** A version finished loading (first load or restart): how long the load and its warm-up took. */
+  loaded(load: { readonly model: string; readonly version: number; readonly modelPath: string; readonly loadMs: number; readonly warmupMs: number; readonly warmupSkipped: boolean }): void;
   runtime(info: RuntimeInfo): void;
   readonly maxRestarts: number;
   readonly restartBackoffMs: number;
@@ -107,7 +109,8 @@ export class OnnxLoader implements Loader<RunnerServable> {
   }
 
   async load({ signal }: LoadContext): Promise<void> {
-    const signature = await this.#place(signal);
+    const started = performance.now();
+    const signature = await this.#place(signal, started);
     this.#servable = new RunnerServable(signature, this);
   }
 
@@ -165,7 +168,7 @@ export class OnnxLoader implements Loader<RunnerServable> {
         if (this.#unloaded) return;
         supervision.event({ ...base, state: 'restarting', reason, restarts: this.#restarts });
         try {
-          await this.#place(new AbortController().signal);
+          await this.#place(new AbortController().signal, performance.now());
           this.#failure = undefined;
           supervision.event({ ...base, runner: this.#placement!.runner, state: 'restarted', restarts: this.#restarts });
           return;
@@ -195,7 +198,7 @@ export class OnnxLoader implements Loader<RunnerServable> {
   }
 
   /** Reads the files (from the store when there) and places the version on a runner. */
-  async #place(signal: AbortSignal): Promise<Signature> {
+  async #place(signal: AbortSignal, started: number): Promise<Signature> {
     const { id, supervision, runnerGroup } = this.#options;
     const spec = await this.#spec(signal);
     signal.throwIfAborted();
@@ -209,6 +212,7 @@ export class OnnxLoader implements Loader<RunnerServable> {
     this.#placement = { runner: placed.runner, provider: placed.provider, skipped: placed.skipped, ...(placed.warmupSkipped ? { warmupSkipped: placed.warmupSkipped } : {}) };
     supervision.attach(placed.runner, this);
     supervision.runtime(placed.runtime);
+    supervision.loaded({ model: id.name, version: id.version, modelPath: this.#options.versionUrl, loadMs: performance.now() - started, warmupMs: placed.warmupMs, warmupSkipped: !!placed.warmupSkipped });
     supervision.routesChanged();
     return placed.signature;
   }

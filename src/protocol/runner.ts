@@ -70,6 +70,8 @@ export interface RunnerLoadResult {
   readonly runtime: RuntimeInfo;
   /** Why the warm-up was skipped (synthetic inputs the model rejects), and the fix. */
   readonly warmupSkipped?: string;
+  /** How long the warm-up runs took, ms (0 without warm-up). */
+  readonly warmupMs: number;
 }
 
 export interface PredictMessage {

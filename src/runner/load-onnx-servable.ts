@@ -19,6 +19,8 @@ export interface LoadedServable {
   readonly skipped: readonly string[];
   /** Set when the warm-up was skipped (synthetic inputs the model rejects): why, and the fix. */
   readonly warmupSkipped?: string;
+  /** How long the warm-up took (0 without one). */
+  readonly warmupMs: number;
 }
 
 export async function loadOnnxServable(runtime: OrtRuntime, queue: RunQueue, spec: RunnerLoadSpec): Promise<LoadedServable> {
@@ -42,13 +44,15 @@ export async function loadOnnxServable(runtime: OrtRuntime, queue: RunQueue, spe
     throw error;
   }
   let warmupSkipped: string | undefined;
+  const warmupStarted = performance.now();
   try {
     warmupSkipped = spec.warmup ? await warmUpFromFile(servable, spec) : await warmUpSynthetic(servable, spec.warmupRuns);
   } catch (error) {
     await servable.release();
     throw error;
   }
-  return { servable, skipped: created.skipped, ...(warmupSkipped ? { warmupSkipped } : {}) };
+  const warmupMs = spec.warmupRuns > 0 ? performance.now() - warmupStarted : 0;
+  return { servable, skipped: created.skipped, warmupMs, ...(warmupSkipped ? { warmupSkipped } : {}) };
 }
 
 /** With a `warmup.json`, the warm-up is the version's own: one that fails fails the load (as in TF Serving). */

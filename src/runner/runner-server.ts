@@ -134,10 +134,10 @@ export class RunnerServer {
     if (this.#hosted.has(spec.key)) throw new ServingError('INTERNAL', `${describeServable(spec.model, spec.version)} is already hosted by this runner`);
     this.#runtime ??= this.#createRuntime(spec.wasm);
     try {
-      const { servable, skipped, warmupSkipped } = await loadOnnxServable(this.#runtime, this.#queue, spec);
+      const { servable, skipped, warmupSkipped, warmupMs } = await loadOnnxServable(this.#runtime, this.#queue, spec);
       this.#hosted.set(spec.key, { servable, validate: planPredictValidation(servable.id, servable.signature), inflight: 0, draining: false });
       if (warmupSkipped) console.warn(`[browserving] ${warmupSkipped}`);
-      return { signature: servable.signature, provider: servable.provider, skipped, runtime: await this.#runtime.info(), ...(warmupSkipped ? { warmupSkipped } : {}) };
+      return { signature: servable.signature, provider: servable.provider, skipped, warmupMs, runtime: await this.#runtime.info(), ...(warmupSkipped ? { warmupSkipped } : {}) };
     } finally {
       // A runtime that cannot start stays broken in this worker: let the main thread replace it.
       if (this.#runtime.broken && this.#hosted.size === 0) queueMicrotask(() => this.exit('onnxruntime-web could not start in this runner'));
