@@ -103,7 +103,7 @@ describe('repository layout copied into the CLI', SLOW, () => {
 
   it('classifies files and label names as the runtime does', () => {
     const fileLists = [['model.onnx'], ['model.onnx', 'table.txt'], ['table.txt'], ['table.json'], ['weights.bin'], [], ['sub/model.onnx']];
-    for (const paths of fileLists) expect(cliLayout.kindOfFiles(paths)).toBe(layout.kindOfFiles(paths));
+    for (const paths of fileLists) expect(cliLayout.kindOfFiles(paths)).toBe(layout.platformOfFiles(paths));
     for (const name of ['stable', 'canary_2', 'v1.2-rc', '_x', '2fast', 'with space', '', 'ü']) {
       const runtimeAccepts = (() => {
         try {

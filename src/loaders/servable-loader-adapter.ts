@@ -38,7 +38,7 @@ export class ServableLoaderAdapter extends SourceAdapter<VersionLocation, Loader
 
   protected adapt(id: ServableId, location: VersionLocation): Loader {
     const { supervision, fetcher, loadOptions } = this.#options;
-    if (location.entry.kind === 'table') return new TableLoader({ id, versionUrl: location.versionUrl, entry: location.entry, fetcher });
+    if (location.entry.platform === 'table') return new TableLoader({ id, versionUrl: location.versionUrl, entry: location.entry, fetcher });
     return new OnnxLoader({ id, versionUrl: location.versionUrl, entry: location.entry, supervision, fetcher, ...loadOptions(id.name) });
   }
 }

@@ -8,13 +8,22 @@
  *
  * ```json
  * { "format": "browserving-manifest/1",
- *   "versions": [ { "version": 1, "kind": "onnx",
- *                   "files": [ { "path": "model.onnx", "size": 2327524, "sha256": "…" } ],
+ *   "versions": [ { "version": 1, "platform": "onnx",
+ *                   "files": [ { "path": "model.onnx", "size": 2327524, "sha256": "…" },
+ *                              { "path": "tokenizer.json", "size": 4410, "sha256": "…" } ],
+ *                   "externalData": [],
  *                   "signature": { "inputs": [...], "outputs": [...] } } ],
  *   "labels": { "stable": 1 } }
  * ```
- * Kinds: `onnx` (a `model.onnx`, optional external-data files, optional `warmup.json`) and
- * `table` (a `table.txt`, one entry per line, or a `table.json` array or object).
+ * `platform` (TF Serving's `model_platform`) names what loads the version. Built-ins: `onnx` (a
+ * `model.onnx`; the files named in `externalData` are its ONNX external data; an optional
+ * `warmup.json`) and `table` (a `table.txt`, one entry per line, or a `table.json` array or
+ * object); any other name is a platform the app registers (`platforms` in the config). Every
+ * other file of a version is a side file (a tokenizer, labels, a config): stored and verified
+ * like the model, and readable by the platform's loader.
+ *
+ * Manifests written before platforms had `kind` instead of `platform`: such an ONNX version
+ * treats every file besides `model.onnx` and `warmup.json` as external data, as it did then.
  */
 import { ServingError } from '../core/serving-error.js';
 import { isValidVersion } from '../core/servable-id.js';
@@ -27,6 +36,10 @@ export const MANIFEST_FILE = 'manifest.json';
 export const ONNX_MODEL_FILE = 'model.onnx';
 export const WARMUP_FILE = 'warmup.json';
 export const TABLE_FILES = ['table.txt', 'table.json'] as const;
+/** Platform names: lower-case letters, digits, `-` and `_`, starting with a letter. */
+export const PLATFORM_NAME_PATTERN = /^[a-z][a-z0-9_-]*$/;
+/** The platforms every runtime has. */
+export const BUILTIN_PLATFORMS = ['onnx', 'table'] as const;
 
 export interface ManifestFile {
   /** Relative to the version folder; `/`-separated, no `..`. */
@@ -40,8 +53,11 @@ export interface ManifestFile {
 
 export interface ManifestVersion {
   readonly version: number;
-  readonly kind: ServableKind;
+  /** What loads it: `onnx`, `table` or a platform the app registers. */
+  readonly platform: string;
   readonly files: readonly ManifestFile[];
+  /** `onnx` versions: the paths of the files that are the model's ONNX external data (the others beside `model.onnx` and `warmup.json` are side files). */
+  readonly externalData?: readonly string[];
   /** For a model given as a single URL: the validator (ETag, else Last-Modified, else size) that told this version apart. */
   readonly validator?: string;
   /** For ONNX versions, as read by the CLI; informational (the loaded session is authoritative). */
@@ -55,11 +71,24 @@ export interface Manifest {
   readonly generatedAt?: string;
 }
 
-/** The servable kind a version's file list implies, or undefined when it holds no known servable. */
-export function kindOfFiles(paths: readonly string[]): ServableKind | undefined {
+/** The built-in platform a version's file list implies, or undefined when it holds neither a `model.onnx` nor a table file. */
+export function platformOfFiles(paths: readonly string[]): ServableKind | undefined {
   if (paths.includes(ONNX_MODEL_FILE)) return 'onnx';
   if (TABLE_FILES.some((f) => paths.includes(f))) return 'table';
   return undefined;
+}
+
+/** The files a built-in platform needs, as a message fragment, or undefined when `paths` has them (or the platform is not built in). */
+export function missingPlatformFiles(platform: string, paths: readonly string[]): string | undefined {
+  if (platform === 'onnx' && !paths.includes(ONNX_MODEL_FILE)) return `an "onnx" version needs a ${ONNX_MODEL_FILE}`;
+  if (platform === 'table' && !TABLE_FILES.some((f) => paths.includes(f))) return `a "table" version needs a ${TABLE_FILES.join(' or a ')}`;
+  return undefined;
+}
+
+/** The ONNX external-data files of a version (`parseManifest` fills `externalData` in for a manifest from before platforms). */
+export function externalDataFiles(entry: ManifestVersion): readonly ManifestFile[] {
+  const declared = entry.externalData ?? [];
+  return entry.platform === 'onnx' ? entry.files.filter((f) => declared.includes(f.path)) : [];
 }
 
 /**
@@ -82,11 +111,27 @@ export function parseManifest(json: unknown, model: string): Manifest {
     if (!isValidVersion(v!.version)) fail(`${at}.version must be a non-negative integer, got ${describeValue(v!.version)}`);
     if (seen.has(v!.version!)) fail(`version ${v!.version} is listed twice`);
     seen.add(v!.version!);
-    if (v!.kind !== 'onnx' && v!.kind !== 'table') fail(`${at}.kind must be "onnx" or "table", got ${describeValue(v!.kind)}`);
     if (!Array.isArray(v!.files) || v!.files.length === 0) fail(`${at}.files must be a non-empty array`);
     v!.files!.forEach((f, j) => validateFile(f, `${at}.files[${j}]`, fail));
-    const kind = kindOfFiles(v!.files!.map((f) => f.path));
-    if (kind !== v!.kind) fail(`${at} is kind "${v!.kind}" but its files are ${v!.files!.map((f) => f.path).join(', ')}`);
+    const paths = v!.files!.map((f) => f.path);
+    const legacy = (entry as { kind?: unknown }).kind;
+    if (v!.platform === undefined) {
+      // Written before platforms: `kind` was "onnx" or "table", and ONNX external data was implied.
+      if (legacy !== 'onnx' && legacy !== 'table') fail(`${at}.platform must name a platform ("onnx", "table" or one the app registers), got ${describeValue(v!.platform)}`);
+      if (platformOfFiles(paths) !== legacy) fail(`${at} is kind "${String(legacy)}" but its files are ${paths.join(', ')}`);
+      const { kind: _kind, ...rest } = v as ManifestVersion & { kind: string };
+      const externalData = legacy === 'onnx' ? paths.filter((p) => p !== ONNX_MODEL_FILE && p !== WARMUP_FILE) : undefined;
+      return { ...rest, platform: legacy as string, ...(externalData ? { externalData } : {}) } as ManifestVersion;
+    }
+    if (typeof v!.platform !== 'string' || !PLATFORM_NAME_PATTERN.test(v!.platform)) fail(`${at}.platform must be a platform name (lower-case letters, digits, - and _), got ${describeValue(v!.platform)}`);
+    const missing = missingPlatformFiles(v!.platform!, paths);
+    if (missing) fail(`${at}: ${missing}; its files are ${paths.join(', ')}`);
+    if (v!.externalData !== undefined) {
+      if (v!.platform !== 'onnx') fail(`${at}.externalData is for "onnx" versions; this one is "${v!.platform}"`);
+      if (!Array.isArray(v!.externalData) || v!.externalData.some((p) => typeof p !== 'string' || !paths.includes(p) || p === ONNX_MODEL_FILE || p === WARMUP_FILE)) {
+        fail(`${at}.externalData must list files of the version besides ${ONNX_MODEL_FILE} and ${WARMUP_FILE}, got ${describeValue(v!.externalData)}`);
+      }
+    }
     return v as ManifestVersion;
   });
   if (m.labels !== undefined) {

@@ -259,7 +259,7 @@ export class RepositorySource implements Source<VersionLocation> {
     const same = latest?.validator === validator && latest.files[0]?.size === size;
     const manifest: Manifest = same
       ? previous!
-      : { format: MANIFEST_FORMAT, versions: [{ version: (latest?.version ?? 0) + 1, kind: 'onnx', validator, files: [{ path: ONNX_MODEL_FILE, size, url: basePath }] }] };
+      : { format: MANIFEST_FORMAT, versions: [{ version: (latest?.version ?? 0) + 1, platform: 'onnx', externalData: [], validator, files: [{ path: ONNX_MODEL_FILE, size, url: basePath }] }] };
     await this.#applyText(entry, basePath, JSON.stringify(manifest), etag);
   }
 

@@ -9,7 +9,7 @@
  */
 import { sha256Hex } from '../loaders/artifact-fetcher.js';
 import type { ServableKind } from '../protocol.js';
-import { kindOfFiles, MANIFEST_FORMAT, type Manifest, type ManifestVersion } from '../sources/manifest.js';
+import { platformOfFiles, MANIFEST_FORMAT, type Manifest, type ManifestVersion } from '../sources/manifest.js';
 
 export type ManifestFailure =
   /** fetch() itself rejects, as on a network error. */
@@ -59,10 +59,10 @@ export class FakeRepository {
         return { path, size: bytes.byteLength, sha256: await sha256Hex(bytes) };
       }),
     );
-    const resolvedKind = kind ?? kindOfFiles(entries.map((f) => f.path));
+    const resolvedKind = kind ?? platformOfFiles(entries.map((f) => f.path));
     if (!resolvedKind) throw new Error(`FakeRepository: cannot tell the kind of ${Object.keys(files).join(', ')}`);
     const entry = this.#model(model);
-    entry.versions.set(version, { version, kind: resolvedKind, files: entries });
+    entry.versions.set(version, { version, platform: resolvedKind, files: entries });
     entry.revision += 1;
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ServingError } from '../../core/serving-error.js';
-import { kindOfFiles, manifestUrl, MANIFEST_FORMAT, parseManifest, versionUrl } from '../manifest.js';
+import { externalDataFiles, platformOfFiles, manifestUrl, MANIFEST_FORMAT, parseManifest, versionUrl } from '../manifest.js';
 
 const SHA = 'a'.repeat(64);
 const onnxFile = { path: 'model.onnx', size: 1234, sha256: SHA };
@@ -38,7 +38,7 @@ describe('parseManifest', () => {
   it('accepts a valid manifest and returns its versions, labels and generation time', () => {
     const manifest = parseManifest(validManifest(), 'vad');
     expect(manifest.format).toBe(MANIFEST_FORMAT);
-    expect(manifest.versions.map((v) => [v.version, v.kind, v.files.length])).toEqual([
+    expect(manifest.versions.map((v) => [v.version, v.platform, v.files.length])).toEqual([
       [1, 'onnx', 2],
       [2, 'table', 1],
     ]);
@@ -63,7 +63,12 @@ describe('parseManifest', () => {
     ['a fractional version', withEdit((m) => (m.versions[0].version = 1.5)), /versions\[0\]\.version must be a non-negative integer, got 1\.5/],
     ['a version given as a string', withEdit((m) => (m.versions[0].version = '1')), /versions\[0\]\.version must be a non-negative integer, got "1"/],
     ['a version listed twice', withEdit((m) => (m.versions[1] = { ...m.versions[0] })), /version 1 is listed twice/],
-    ['an unknown kind', withEdit((m) => (m.versions[0].kind = 'tflite')), /versions\[0\]\.kind must be "onnx" or "table", got "tflite"/],
+    ['an unknown legacy kind', withEdit((m) => (m.versions[0].kind = 'tflite')), /versions\[0\]\.platform must name a platform \("onnx", "table" or one the app registers\), got undefined/],
+    ['a platform name with capitals', withEdit((m) => (m.versions[0] = { ...m.versions[0], kind: undefined, platform: 'Tokenizer' })), /versions\[0\]\.platform must be a platform name \(lower-case letters, digits, - and _\), got "Tokenizer"/],
+    ['an "onnx" platform version without model.onnx', withEdit((m) => (m.versions[0] = { version: 1, platform: 'onnx', files: [{ path: 'weights.bin', size: 1, sha256: SHA }] })), /versions\[0\]: an "onnx" version needs a model\.onnx; its files are weights\.bin/],
+    ['a "table" platform version without a table file', withEdit((m) => (m.versions[1] = { version: 2, platform: 'table', files: [onnxFile] })), /versions\[1\]: a "table" version needs a table\.txt or a table\.json; its files are model\.onnx/],
+    ['external data naming a file the version does not have', withEdit((m) => (m.versions[0] = { version: 1, platform: 'onnx', files: [onnxFile], externalData: ['w.bin'] })), /versions\[0\]\.externalData must list files of the version besides model\.onnx and warmup\.json, got \["w\.bin"\]/],
+    ['external data on a table', withEdit((m) => (m.versions[1] = { version: 2, platform: 'table', files: [{ path: 'table.txt', size: 0, sha256: SHA }], externalData: [] })), /versions\[1\]\.externalData is for "onnx" versions; this one is "table"/],
     ['no files', withEdit((m) => (m.versions[0].files = [])), /versions\[0\]\.files must be a non-empty array/],
     ['a file that is not an object', withEdit((m) => (m.versions[0].files[1] = 'model.onnx.data')), /versions\[0\]\.files\[1\] must be an object/],
     ['an absolute file path', withEdit((m) => (m.versions[0].files[0].path = '/model.onnx')), /versions\[0\]\.files\[0\]\.path must be a relative path inside the version folder, got "\/model\.onnx"/],
@@ -98,12 +103,41 @@ describe('parseManifest', () => {
   });
 });
 
-describe('manifest layout helpers', () => {
-  it('tells the servable kind from the file list', () => {
-    expect(kindOfFiles(['model.onnx', 'model.onnx.data', 'warmup.json'])).toBe('onnx');
-    expect(kindOfFiles(['table.json'])).toBe('table');
-    expect(kindOfFiles(['table.txt'])).toBe('table');
-    expect(kindOfFiles(['weights.bin'])).toBeUndefined();
+describe('platforms and side files', () => {
+  const side = { path: 'tokenizer.json', size: 7, sha256: SHA };
+  const data = { path: 'model.onnx.data', size: 9, sha256: SHA };
+
+  it('reads a legacy `kind` as the platform, every extra ONNX file then being external data', () => {
+    const [onnx] = parseManifest(validManifest(), 'vad').versions;
+    expect(onnx!.platform).toBe('onnx');
+    expect('kind' in onnx!).toBe(false);
+    expect(externalDataFiles(onnx!).map((f) => f.path)).toEqual(['weights/model.onnx.data']);
+  });
+
+  it('keeps side files apart from declared external data, and accepts any platform name with any files', () => {
+    const manifest = parseManifest(
+      {
+        format: MANIFEST_FORMAT,
+        versions: [
+          { version: 1, platform: 'onnx', files: [onnxFile, data, side, { path: 'warmup.json', size: 2, sha256: SHA }], externalData: ['model.onnx.data'] },
+          { version: 2, platform: 'onnx', files: [onnxFile, side] },
+          { version: 3, platform: 'tokenizer', files: [side] },
+        ],
+      },
+      'm',
+    );
+    const [v1, v2, v3] = manifest.versions;
+    expect(externalDataFiles(v1!).map((f) => f.path)).toEqual(['model.onnx.data']);
+    expect(externalDataFiles(v2!)).toEqual([]);
+    expect(v3!.platform).toBe('tokenizer');
+    expect(externalDataFiles(v3!)).toEqual([]);
+  });
+
+  it('tells the built-in platform from the file list', () => {
+    expect(platformOfFiles(['model.onnx', 'model.onnx.data', 'warmup.json'])).toBe('onnx');
+    expect(platformOfFiles(['table.json'])).toBe('table');
+    expect(platformOfFiles(['table.txt'])).toBe('table');
+    expect(platformOfFiles(['weights.bin'])).toBeUndefined();
   });
 
   it('puts the manifest and the version folders under the base path, with or without its trailing slash', () => {
