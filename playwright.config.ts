@@ -9,7 +9,7 @@
 import { defineConfig } from '@playwright/test';
 import { CHROMIUM_ARGS, WEBGPU_ARGS, findChromium } from './scripts/browser.mjs';
 
-const PORT = Number(process.env.BROWSERVING_TEST_PORT ?? 4174);
+const PORT = Number(process.env.BROWSERVING_TEST_PORT || 4174);
 const executablePath = findChromium();
 
 export default defineConfig({
