@@ -88,7 +88,7 @@ export class ModelsPanel {
     renderDownload(row, record.download, now);
     renderTimeline(row, record.transitions, record.runnerMarks, this.#since, now);
     const d = record.status?.description;
-    row.servedBy.textContent = d ? [d.provider ?? d.kind, d.runner ? formatRunner(String(d.runner)) : ''].filter(Boolean).join(' · ') : '';
+    row.servedBy.textContent = d ? [d.provider ?? d.platform, d.runner ? formatRunner(String(d.runner)) : ''].filter(Boolean).join(' · ') : '';
   }
 
   #orderRows(view: ModelView): void {

@@ -40,8 +40,8 @@ export class RuntimePanel {
       const d = r.status!.description!;
       return h('tr', { 'data-model': r.model, 'data-version': r.version },
         h('td', {}, `${r.model} v${r.version}`),
-        h('td', {}, h('span', { class: `chip provider-${d.provider ?? d.kind}` }, String(d.provider ?? d.kind ?? '?'))),
-        h('td', { class: 'fallback' }, d.providerFallback ? String(d.providerFallback) : d.kind === 'table' ? 'a table: served by the control worker' : '—'),
+        h('td', {}, h('span', { class: `chip provider-${d.provider ?? d.platform}` }, String(d.provider ?? d.platform ?? '?'))),
+        h('td', { class: 'fallback' }, d.providerFallback ? String(d.providerFallback) : d.platform === 'table' ? `a table (${String(d.tableType)}, ${String(d.size)} entries): no ORT in its runner` : '—'),
         h('td', { class: 'mono' }, d.runner ? formatRunner(String(d.runner)) : '—'),
         h('td', {}, d.restarts ? `${d.restarts} restart(s)${d.lastExit ? `: ${d.lastExit}` : ''}` : d.runnerState ? String(d.runnerState) : '—'));
     });

@@ -163,7 +163,7 @@ test('a lookup table is served: key → index, index → key, unknown → null, 
   expect(r.byKey).toEqual({ model: 'vocab', version: 1, values: [2, 3, null] });
   expect(r.byIndex.values).toEqual(['[PAD]', 'serving', null]);
   expect(r.classes.values).toEqual(['dog', 'cat']);
-  expect(r.meta).toMatchObject({ kind: 'table', table: { type: 'vocabulary', size: 10 } });
+  expect(r.meta).toMatchObject({ platform: 'table', apis: ['lookup'], description: { tableType: 'vocabulary', size: 10 } });
   expect(r.status.versions[0]).toMatchObject({ version: 1, state: 'AVAILABLE' });
   const bad = await pageError(harness, `() => window.serving.lookup({ model: 'vocab', keys: ['a', 2] })`);
   expect(bad).toMatchObject({ code: 'INVALID_ARGUMENT', model: 'vocab', version: 1 });

@@ -86,7 +86,8 @@ test('status lists every version with state, labels and provider; metadata gives
   expect([...(status.repository?.versionsFound ?? [])].sort()).toEqual([1, 2]);
   expect(meta.version).toBe(2);
   expect(metaStable.version).toBe(1);
-  expect(meta.kind).toBe('onnx');
+  expect(meta.platform).toBe('onnx');
+  expect(meta.apis).toEqual(['predict']);
   const inputs = Object.fromEntries(meta.signature!.inputs.map((i) => [i.name, [i.type, i.shape.length]]));
   expect(inputs).toEqual({ input: ['float32', 2], state: ['float32', 3], sr: ['int64', 0] });
   const state = meta.signature!.inputs.find((i) => i.name === 'state')!;

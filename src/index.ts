@@ -4,7 +4,17 @@
  * The public API. Everything a user imports comes from here, by name.
  */
 export { createServing } from './client/serving-client.js';
-export type { CreateServingOptions, LookupRequest, PredictRequest, Serving, ServingDebug, ServingStorage } from './client/serving-client.js';
+export type { CallRequest, CallResponse, CreateServingOptions, LookupRequest, PredictRequest, PredictStreamRequest, Serving, ServingDebug, ServingStorage } from './client/serving-client.js';
+export type {
+  PlatformCallOptions,
+  PlatformLoader,
+  PlatformModule,
+  PlatformOnnxSession,
+  PlatformPredictOptions,
+  PlatformServable,
+  PlatformVersion,
+  ServableApi,
+} from './platforms/platform.js';
 export type { RunnerInfo } from './client/runner-pool.js';
 export { serveHttp } from './client/serve-http.js';
 export type { HttpServing, ServeHttpOptions } from './client/serve-http.js';

@@ -9,6 +9,7 @@ import type { ErrorCode, ServingErrorJSON } from './core/serving-error.js';
 import type { ManagerState, ServableDescription, ServableState } from './core/servable-state.js';
 import type { ModelVersionPolicy } from './core/servable-version-policy.js';
 import type { VersionPolicyName } from './core/aspired-version-policy.js';
+import type { ServableApi } from './platforms/platform.js';
 
 // ───────────────────────────── tensors ─────────────────────────────
 
@@ -107,6 +108,8 @@ export interface ModelConfig {
    * legitimate run (plus `batchTimeoutMicros` with batching). @defaultValue no limit
    */
   readonly maxRunMs?: number;
+  /** Handed to the loader of the model's platform (an app's platform reads it as `version.config`); structured-cloneable. */
+  readonly platformConfig?: unknown;
 }
 
 /**
@@ -166,6 +169,12 @@ export interface ServerOptions {
   };
   /** The offline-first artifact store (IndexedDB): downloads once, survives reloads, serves offline. */
   readonly storage?: StorageOptions;
+  /**
+   * The app's platforms, by name: the URL of each one's module (see `PlatformModule`). The
+   * workers import it, so it must be an ES module they can fetch (same origin, or CORS and, on
+   * an isolated page, CORP). `onnx` and `table` are built in.
+   */
+  readonly platforms?: Readonly<Record<string, string | URL>>;
 }
 
 /** Settings of the artifact store. Read once, when the worker starts. */
@@ -262,17 +271,20 @@ export interface ModelStatus {
   readonly repository?: RepositoryStatus;
 }
 
+/** The built-in platforms. */
 export type ServableKind = 'onnx' | 'table';
 
 export interface ModelMetadata {
   readonly model: string;
   readonly version: number;
-  readonly kind: ServableKind;
+  /** `onnx`, `table`, or the app's platform that loaded it. */
+  readonly platform: string;
+  /** What it answers: `predict`, `stream`, `lookup`, `call:<method>`. */
+  readonly apis: readonly ServableApi[];
   readonly labels: readonly string[];
-  /** For ONNX servables: inputs and outputs with dtypes and shapes. */
+  /** Inputs and outputs with dtypes and shapes: ONNX servables, and platforms' servables that declare one. */
   readonly signature?: Signature;
-  /** For table servables. */
-  readonly table?: { readonly type: 'vocabulary' | 'map'; readonly size: number };
+  /** What the loader and the servable say (provider, runner; a table's `tableType` and `size`). */
   readonly description?: ServableDescription;
 }
 
@@ -400,6 +412,8 @@ export interface Route {
   /** The servable's key on that runner. */
   readonly key: string;
   readonly version: number;
+  /** What the servable answers. */
+  readonly apis: readonly ServableApi[];
 }
 
 /** A runner's life as events report it. */
@@ -433,15 +447,12 @@ export interface WorkerApi {
   /** Resolves once every configured model's first manifest poll is done and its aspired versions have settled (AVAILABLE or END). */
   waitForModels(timeoutMs?: number): Promise<void>;
   /**
-   * Where a prediction for `selector` goes. Rejects as a request would (NOT_FOUND, UNAVAILABLE,
-   * FAILED_PRECONDITION, INVALID_ARGUMENT for a table); waits while the version's runner restarts.
+   * Where a request for `selector` goes. Rejects as a request would (NOT_FOUND, UNAVAILABLE,
+   * FAILED_PRECONDITION); waits while the version's runner restarts.
    */
   route(selector: VersionSelector): Promise<Route>;
   /** The main thread saw a runner die. */
   runnerExited(runner: string, reason: string): void;
-  lookup(requestId: number, request: LookupRequestWire): Promise<LookupResponse>;
-  /** Cancels a request that has not started running: it rejects with CANCELLED. */
-  cancel(requestId: number): void;
   status(model: string): ModelStatus;
   metadata(selector: VersionSelector): ModelMetadata;
   reloadConfig(config: ModelServerConfig): Promise<void>;

@@ -167,11 +167,11 @@ describe('ServingError over Comlink', () => {
     await api.start({ pollIntervalMs: 0, models: [{ name: 'labels', basePath: repo.basePath('labels') }] }, proxy((event: ServingEvent) => void events.push(event)), proxy(tablesOnlyHost));
     await api.waitForModels(5000);
     try {
-      await expect(api.lookup(1, { model: 'labels', keys: ['dog', 'cat'] })).resolves.toMatchObject({ version: 1, values: [1, 0] });
+      await expect(api.metadata({ model: 'labels' })).resolves.toMatchObject({ version: 1, platform: 'table', apis: ['lookup'] });
 
-      const badKey = await rejectionOf(api.lookup(2, { model: 'labels', keys: ['dog', 7] as unknown as string[] }));
-      expect(badKey).toBeInstanceOf(ServingError);
-      expect(badKey).toMatchObject({ code: 'INVALID_ARGUMENT', model: 'labels', version: 1, input: 'keys[1]' });
+      const noVersion = await rejectionOf(api.route({ model: 'labels', version: 7 }));
+      expect(noVersion).toBeInstanceOf(ServingError);
+      expect(noVersion).toMatchObject({ code: 'NOT_FOUND', model: 'labels', version: 7 });
 
       const unknownModel = await rejectionOf(api.status('nope') as Promise<unknown>);
       expect(unknownModel).toBeInstanceOf(ServingError);
@@ -186,11 +186,9 @@ describe('ServingError over Comlink', () => {
   });
 });
 
-/** A runner host for configs with lookup tables only: nothing is ever placed on a runner. */
+/** A runner host that places every version on a pretend runner answering `lookup`. */
 const tablesOnlyHost: RunnerHost = {
-  load: async () => {
-    throw new ServingError('INTERNAL', 'no runners in this test');
-  },
+  load: async () => ({ runner: 'r1', apis: ['lookup'], skipped: [], warmupMs: 0 }),
   unload: async () => undefined,
   routes: () => undefined,
 };

@@ -18,6 +18,7 @@ import type { PredictResponse, Route, RoutingTable, RunnerHost, TensorData } fro
 import type { RunnerFault } from '../protocol/runner.js';
 import { LatencyHistogram } from '../http/latency-histogram.js';
 import { RequestLatencies } from '../http/request-latencies.js';
+import { unansweredError, type ServableApi } from '../platforms/platform.js';
 import { ServingMetrics } from './serving-metrics.js';
 import { RunnerPool, type RunnerInfo, type RunnerVariant } from './runner-pool.js';
 
@@ -33,6 +34,19 @@ export interface CheckedPredict extends CheckedSelector {
   readonly outputs?: unknown;
   readonly transfer: readonly Transferable[];
   readonly deadline: RequestDeadline;
+}
+
+export interface CheckedCall extends CheckedSelector {
+  /** `lookup`, or a method of the servable's own. */
+  readonly method: string;
+  readonly args: unknown;
+  readonly transfer: readonly Transferable[];
+  readonly deadline: RequestDeadline;
+}
+
+export interface CheckedStream extends CheckedPredict {
+  /** Results the runner may produce ahead of the consumer. */
+  readonly highWaterMark: number;
 }
 
 interface ModelRouting {
@@ -81,7 +95,8 @@ export class DataPlane {
     const { model, deadline } = request;
     const started = performance.now();
     try {
-      let route = this.#find(request) ?? (await deadline.race(this.#options.route(request)));
+      const found = this.#route(request, 'predict');
+      let route = found instanceof Promise ? await found : found;
       let inputs = request.inputs;
       let transfer = request.transfer;
       for (let moves = 0; ; moves += 1) {
@@ -92,12 +107,10 @@ export class DataPlane {
           this.latencies.record({ model, version: result.version, api: 'predict', entrypoint: 'JS' }, ms * 1000);
           return result;
         }
-        if (moves >= MAX_MOVES) {
-          throw new ServingError('UNAVAILABLE', `${describeServable(model, route.version)} kept moving between runners; retry the request`, { model, version: route.version, data: { retryable: true } });
-        }
+        if (moves >= MAX_MOVES) throw this.#keptMoving(model, route.version);
         inputs = result.inputs;
         transfer = [];
-        route = await deadline.race(this.#options.route(request));
+        route = await this.#route(request, 'predict', true);
       }
     } catch (error) {
       const failure = ServingError.from(error, { model });
@@ -131,6 +144,147 @@ export class DataPlane {
     return request.deadline.race(sent, () => {
       if (id !== undefined) this.#pool.cancel(route.runner, id);
     });
+  }
+
+  /** `lookup` or a method of the servable's own, with `args`; resolves to the version that answered and its value. */
+  async call(request: CheckedCall): Promise<{ version: number; value: unknown }> {
+    const { model, deadline, method } = request;
+    const api: ServableApi = method === 'lookup' ? 'lookup' : `call:${method}`;
+    const started = performance.now();
+    try {
+      const found = this.#route(request, api);
+      let route = found instanceof Promise ? await found : found;
+      let args = request.args;
+      let transfer = request.transfer;
+      for (let moves = 0; ; moves += 1) {
+        let id: number | undefined;
+        const runner = route.runner;
+        const result = await deadline.race(
+          new Promise<{ value: unknown } | Moved>((resolve, reject) => {
+            id = this.#pool.call(runner, { s: route.key, m: method, a: args }, transfer, { ok: (value) => resolve({ value }), fail: reject, moved: (returned) => resolve(new Moved(returned)) });
+            if (id === undefined) resolve(new Moved(args));
+          }),
+          () => id !== undefined && this.#pool.cancel(runner, id),
+        );
+        if (!(result instanceof Moved)) {
+          this.metrics.recordRequest(model, performance.now() - started);
+          return { version: route.version, value: result.value };
+        }
+        if (moves >= MAX_MOVES) throw this.#keptMoving(model, route.version);
+        args = result.inputs;
+        transfer = [];
+        route = await this.#route(request, api, true);
+      }
+    } catch (error) {
+      const failure = ServingError.from(error, { model });
+      if (this.#routes.has(model)) this.metrics.recordRequest(model, performance.now() - started, failure.code);
+      throw failure;
+    } finally {
+      deadline.clear();
+    }
+  }
+
+  /**
+   * A stream's results, as the consumer pulls them: the runner produces at most `highWaterMark`
+   * ahead. Stopping the iteration (break, return, the request's signal or deadline) stops the
+   * servable's iterator. A `moved` before the first result restarts it where the version is now.
+   */
+  async *stream(request: CheckedStream): AsyncGenerator<PredictResponse, void, undefined> {
+    const { model, deadline, highWaterMark } = request;
+    const started = performance.now();
+    let route: Route | undefined;
+    let id: number | undefined;
+    // True once the runner has ended the stream (its last result, or an error): nothing to stop there.
+    let settled = false;
+    try {
+      route = await this.#route(request, 'stream');
+      let inputs = request.inputs;
+      let transfer = request.transfer;
+      for (let moves = 0; ; moves += 1) {
+        const results: unknown[] = [];
+        let ended = false;
+        let failure: ServingError | undefined;
+        let moved: Moved | undefined;
+        let wake: (() => void) | undefined;
+        const runner = route.runner;
+        const notify = () => wake?.();
+        id = this.#pool.stream(runner, { s: route.key, i: inputs as Record<string, TensorData>, c: highWaterMark }, transfer, {
+          item: (value) => {
+            results.push(value);
+            notify();
+          },
+          ok: () => {
+            ended = true;
+            notify();
+          },
+          fail: (error) => {
+            failure = error;
+            notify();
+          },
+          moved: (returned) => {
+            moved = new Moved(returned);
+            notify();
+          },
+        });
+        if (id === undefined) moved = new Moved(inputs);
+        let yielded = 0;
+        for (;;) {
+          // Between results too: a signal or deadline that fired while the consumer had a result ends it now.
+          deadline.signal?.throwIfAborted();
+          if (results.length > 0) {
+            const outputs = results.shift() as Record<string, TensorData>;
+            this.#pool.credit(runner, id!, 1);
+            yielded += 1;
+            yield { model, version: route.version, outputs };
+            continue;
+          }
+          if (failure) {
+            settled = true;
+            throw failure;
+          }
+          if (ended) {
+            settled = true;
+            this.metrics.recordRequest(model, performance.now() - started);
+            return;
+          }
+          if (moved) break;
+          await deadline.race(new Promise<void>((resolve) => (wake = resolve)));
+          wake = undefined;
+        }
+        // Moved before any result: start again where the version is now.
+        id = undefined;
+        if (yielded > 0 || moves >= MAX_MOVES) throw this.#keptMoving(model, route.version);
+        inputs = moved!.inputs;
+        transfer = [];
+        route = await this.#route(request, 'stream', true);
+      }
+    } catch (error) {
+      const failure = ServingError.from(error, { model });
+      if (this.#routes.has(model)) this.metrics.recordRequest(model, performance.now() - started, failure.code);
+      throw failure;
+    } finally {
+      // The consumer stopped early (break, return, deadline): the runner stops the servable's iterator.
+      if (!settled && route && id !== undefined) this.#pool.cancel(route.runner, id);
+      deadline.clear();
+    }
+  }
+
+  /**
+   * The route for `request` — from the table, else (or after a move, always) from the control
+   * worker — checked to answer `api`. From the table it is returned synchronously: a request
+   * issued before an unload must reach the runner's channel before the unload does.
+   */
+  #route(request: CheckedSelector & { readonly deadline: RequestDeadline }, api: ServableApi, fresh = false): Route | Promise<Route> {
+    const check = (route: Route): Route => {
+      if (!route.apis.includes(api)) throw unansweredError(request.model, route.version, route.apis, api);
+      return route;
+    };
+    const known = fresh ? undefined : this.#find(request);
+    return known ? check(known) : request.deadline.race(this.#options.route(request)).then(check);
+  }
+
+  #keptMoving(model: string, version: number): ServingError {
+    return new ServingError('UNAVAILABLE', `${describeServable(model, version)} kept moving between runners; retry the request`, { model, version, data: { retryable: true } });
   }
 
   #recordRun(model: string, batch: BatchedRun | undefined): void {

@@ -18,7 +18,7 @@ import type { BatchedRun } from '../batching/batching-session.js';
 import { watchLifeLock } from '../core/life-lock.js';
 import { MessageOutbox } from '../core/message-outbox.js';
 import { ServingError, describeServable, type ServingErrorJSON } from '../core/serving-error.js';
-import type { DataMessage, FromRunner, PredictMessage, RunnerFault, RunnerLoadResult, RunnerLoadSpec, RunnerReply, ToRunner } from '../protocol/runner.js';
+import type { CallMessage, DataMessage, FromRunner, PredictMessage, StreamMessage, RunnerFault, RunnerLoadResult, RunnerLoadSpec, RunnerReply, ToRunner } from '../protocol/runner.js';
 
 /** What a pending request is told. */
 export interface PendingReply {
@@ -26,6 +26,8 @@ export interface PendingReply {
   fail(error: ServingError): void;
   /** The runner does not host the servable (any more); `inputs` are handed back. */
   moved(inputs: unknown): void;
+  /** A stream's result; the request stays pending until `ok`/`fail`. Only streams have it. */
+  item?(value: unknown): void;
 }
 
 /** Which onnxruntime-web build a runner loads: the full one (WebGPU + WASM) or WASM only. */
@@ -60,7 +62,7 @@ class Runner {
   exitReason: string | undefined;
   /** Servable key → its `maxRunMs` (0: no limit). */
   readonly servables = new Map<string, number>();
-  readonly pending = new Map<number, PendingReply & { readonly key: string }>();
+  readonly pending = new Map<number, PendingReply & { readonly key: string; readonly stream?: true }>();
   /** When the runner last answered anything, or was given work while idle: a run that stalls shows as no progress. */
   lastProgressAt = 0;
   readonly outbox: MessageOutbox<DataMessage>;
@@ -104,7 +106,7 @@ export class RunnerPool {
     // Versions that will not use WebGPU get the WASM-only build: the page never downloads the other.
     const variant: RunnerVariant = spec.providers.includes('webgpu') ? 'webgpu' : 'wasm';
     const runner = await this.#runnerFor(group, variant);
-    const transfer = [spec.modelBytes.buffer, ...spec.externalData.map((f) => f.data.buffer), ...(spec.warmup ? [spec.warmup.buffer] : [])].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
+    const transfer = spec.files.map((f) => f.data.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
     try {
       const result = (await this.#control(runner, spec.key, (id) => runner.post({ k: 'load', id, spec }, [...new Set(transfer)]))) as RunnerLoadResult;
       runner.servables.set(spec.key, spec.maxRunMs ?? 0);
@@ -139,6 +141,35 @@ export class RunnerPool {
     runner.pending.set(id, { ...reply, key: message.s });
     runner.outbox.push({ k: 'p', id, s: message.s, i: message.i, ...(message.o !== undefined ? { o: message.o } : {}) }, transfer);
     return id;
+  }
+
+  /** Sends `lookup` or a method call; as `predict`. */
+  call(runnerName: string, message: Omit<CallMessage, 'k' | 'id'>, transfer: readonly Transferable[], reply: PendingReply): number | undefined {
+    const runner = this.#runners.get(runnerName);
+    if (!runner || runner.state !== 'up') return undefined;
+    const id = this.#nextId++;
+    if (runner.pending.size === 0) runner.lastProgressAt = performance.now();
+    runner.pending.set(id, { ...reply, key: message.s });
+    runner.outbox.push({ k: 'c', id, ...message }, transfer);
+    return id;
+  }
+
+  /** Starts a stream with room for `message.c` results; `reply.item` gets each. As `predict` otherwise. */
+  stream(runnerName: string, message: Omit<StreamMessage, 'k' | 'id'>, transfer: readonly Transferable[], reply: PendingReply & { item(value: unknown): void }): number | undefined {
+    const runner = this.#runners.get(runnerName);
+    if (!runner || runner.state !== 'up') return undefined;
+    const id = this.#nextId++;
+    // A stream waits on its consumer as long as it likes: it is not a run the watchdog times.
+    runner.pending.set(id, { ...reply, key: message.s, stream: true });
+    runner.outbox.push({ k: 'sp', id, ...message }, transfer);
+    return id;
+  }
+
+  /** Room for `n` more results of stream `id`. */
+  credit(runnerName: string, id: number, n: number): void {
+    const runner = this.#runners.get(runnerName);
+    if (!runner?.pending.has(id)) return;
+    runner.outbox.push({ k: 'sc', id, n });
   }
 
   /** Asks the runner to drop a request it has not started; the caller has already answered its own caller. */
@@ -242,7 +273,7 @@ export class RunnerPool {
       const now = performance.now();
       for (const runner of [...this.#runners.values()]) {
         const limits = [...runner.servables.values()].filter((ms) => ms > 0);
-        if (runner.state !== 'up' || runner.pending.size === 0 || limits.length === 0) continue;
+        if (runner.state !== 'up' || limits.length === 0 || ![...runner.pending.values()].some((p) => !p.stream)) continue;
         const limit = Math.min(...limits);
         if (now - runner.lastProgressAt <= limit) continue;
         runner.worker.terminate();
@@ -296,6 +327,10 @@ export class RunnerPool {
     runner.lastProgressAt = performance.now();
     const pending = runner.pending.get(reply.id);
     if (!pending) return; // cancelled, or answered already
+    if (reply.k === 'si') {
+      pending.item?.(reply.value);
+      return;
+    }
     runner.pending.delete(reply.id);
     if (reply.k === 'ok') pending.ok(reply.value, reply.n);
     else if (reply.k === 'err') pending.fail(ServingError.fromJSON(reply.error as ServingErrorJSON));
@@ -305,7 +340,7 @@ export class RunnerPool {
   /** A message that could not be posted is the caller's data (ours always clone). */
   #postFailed(runner: Runner, message: DataMessage, error: unknown): void {
     const pending = runner.pending.get(message.id);
-    if (message.k !== 'p' || !pending) return;
+    if ((message.k !== 'p' && message.k !== 'c' && message.k !== 'sp') || !pending) return;
     runner.pending.delete(message.id);
     const [model, version] = splitKey(message.s);
     const cause = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -40,7 +40,7 @@ import type {
 import type { RunnerFault } from '../protocol/runner.js';
 import { installErrorTransferHandler } from '../wire-errors.js';
 import { createRequestHandler, type RequestHandler } from '../http/handle.js';
-import { checkPredictRequest } from './check-request.js';
+import { checkCallRequest, checkPredictRequest, checkStreamRequest } from './check-request.js';
 import { DataPlane } from './data-plane.js';
 import type { RunnerInfo } from './runner-pool.js';
 import { spawnControlWorker, spawnRunnerWorker } from './spawn-worker.js';
@@ -83,13 +83,43 @@ export interface PredictRequest extends VersionSelector {
 export interface LookupRequest extends VersionSelector {
   readonly keys: readonly string[] | readonly number[];
   readonly signal?: AbortSignal;
+  readonly timeoutMs?: number;
+}
+
+export interface CallRequest extends VersionSelector {
+  /** One of the servable's methods (its metadata's `apis` lists them as `call:<method>`). */
+  readonly method: string;
+  /** Structured-cloneable; copied to the runner. */
+  readonly args?: unknown;
+  readonly signal?: AbortSignal;
+  readonly timeoutMs?: number;
+}
+
+export interface CallResponse<T = unknown> {
+  readonly model: string;
+  readonly version: number;
+  readonly value: T;
+}
+
+export interface PredictStreamRequest extends PredictRequest {
+  /** Results the runner may produce before the consumer takes them (back-pressure). @defaultValue 2 */
+  readonly highWaterMark?: number;
 }
 
 export interface Serving {
   /** Runs a model. Rejects with a ServingError (INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE, CANCELLED, …). */
   predict(request: PredictRequest): Promise<PredictResponse>;
-  /** Looks keys up in a table servable. */
+  /** Looks keys up in a table servable (or a platform's servable that answers `lookup`). */
   lookup(request: LookupRequest): Promise<LookupResponse>;
+  /**
+   * Results one step at a time, from a servable whose platform streams (metadata `apis` has
+   * `stream`). Iterate it with `for await`; leaving the loop, the request's `signal` or its
+   * `timeoutMs` stop the servable within one step. The runner produces at most `highWaterMark`
+   * results ahead of the consumer. Errors (as for `predict`) reject the next iteration step.
+   */
+  predictStream(request: PredictStreamRequest): AsyncGenerator<PredictResponse, void, undefined>;
+  /** Calls one of a platform servable's own methods: `call({ model: 'tok', method: 'encode', args: 'hello' })`. Errors as for `predict`. */
+  call<T = unknown>(request: CallRequest): Promise<CallResponse<T>>;
   /** Every version of `model` with state, health, labels, provider and runner. NOT_FOUND for an unknown model. */
   status(model: string): Promise<ModelStatus>;
   /** Signature of a version (latest by default). */
@@ -336,28 +366,19 @@ class ServingClient extends Subscribable<ServingEvent> implements Serving {
 
   async lookup(request: LookupRequest): Promise<LookupResponse> {
     if (this.#closed) throw closedError();
-    const selector = validateSelector(request);
-    let keys: unknown, signal: unknown;
-    try {
-      ({ keys, signal } = request);
-    } catch (error) {
-      throw new ServingError('INVALID_ARGUMENT', `model "${selector.model}": the request could not be read: ${(error as Error)?.message ?? String(error)}`, { model: selector.model });
-    }
-    const deadline = new RequestDeadline(selector.model, undefined, signal);
-    const id = this.#nextRequestId++;
-    const started = performance.now();
-    try {
-      const wire = { ...selector, keys: keys as LookupRequest['keys'] };
-      const response = await deadline.race(this.#call((c) => c.lookup(id, wire)), () => void this.#control?.remote.cancel(id));
-      this.#data.metrics.recordRequest(selector.model, performance.now() - started);
-      return response;
-    } catch (error) {
-      const failure = ServingError.from(error, { model: selector.model });
-      if (this.#data.models.includes(selector.model)) this.#data.metrics.recordRequest(selector.model, performance.now() - started, failure.code);
-      throw failure;
-    } finally {
-      deadline.clear();
-    }
+    const { version, value } = await this.#data.call(checkCallRequest(request, 'lookup'));
+    return { model: request.model, version, values: value as LookupResponse['values'] };
+  }
+
+  async call<T = unknown>(request: CallRequest): Promise<CallResponse<T>> {
+    if (this.#closed) throw closedError();
+    const { version, value } = await this.#data.call(checkCallRequest(request, 'call'));
+    return { model: request.model, version, value: value as T };
+  }
+
+  async *predictStream(request: PredictStreamRequest): AsyncGenerator<PredictResponse, void, undefined> {
+    if (this.#closed) throw closedError();
+    yield* this.#data.stream(checkStreamRequest(request));
   }
 
   async status(model: string): Promise<ModelStatus> {
@@ -509,12 +530,18 @@ function cloneConfig<T>(config: T): T {
   }
 }
 
-/** Model base paths are resolved against the page here: in the worker, relative URLs would resolve against the worker script. */
-function resolveBasePaths<T extends ModelServerConfig>(config: T): T {
+/**
+ * Model base paths and platform module URLs are resolved against the page here: in a worker,
+ * relative URLs would resolve against the worker script (and a URL object cannot cross to it).
+ */
+function resolveBasePaths<T extends ModelServerConfig & { platforms?: ServerConfig['platforms'] }>(config: T): T {
   const base = (globalThis as { document?: { baseURI: string }; location?: { href: string } }).document?.baseURI ?? globalThis.location?.href;
-  if (!Array.isArray(config?.models) || !base) return config;
+  if (!base) return config;
+  const resolve = (url: unknown) => (url instanceof URL ? url.href : typeof url === 'string' && URL.canParse(url, base) ? new URL(url, base).href : url);
+  const platforms = config.platforms;
   return {
     ...config,
-    models: config.models.map((m) => (typeof m?.basePath === 'string' && URL.canParse(m.basePath, base) ? { ...m, basePath: new URL(m.basePath, base).href } : m)),
+    ...(Array.isArray(config?.models) ? { models: config.models.map((m) => (typeof m?.basePath === 'string' && URL.canParse(m.basePath, base) ? { ...m, basePath: new URL(m.basePath, base).href } : m)) } : {}),
+    ...(typeof platforms === 'object' && platforms !== null && !Array.isArray(platforms) ? { platforms: Object.fromEntries(Object.entries(platforms).map(([name, url]) => [name, resolve(url)])) } : {}),
   };
 }

@@ -1,12 +1,12 @@
 /**
  * RunnerSupervisor: the control worker's record of which loaders run on which runner worker, and
  * what it does when the main thread reports a runner gone (`runnerExited`): every version it
- * hosted is restarted by its own loader (`OnnxLoader.restart`), in a new runner, from the store.
+ * hosted is restarted by its own loader (`RunnerLoader.restart`), in a new runner, from the store.
  * It also pushes the routing table to the main thread whenever placements change.
  */
 import { LatencyHistogram } from '../http/latency-histogram.js';
 import type { PrometheusSource } from '../http/prometheus.js';
-import type { OnnxLoader, RunnerSupervision } from '../loaders/onnx-loader.js';
+import type { RunnerLoader, RunnerSupervision } from '../loaders/runner-loader.js';
 import type { RoutingTable, RunnerEvent, RunnerHost, RuntimeInfo } from '../protocol.js';
 import type { RunnerLoadSpec } from '../protocol/runner.js';
 
@@ -25,7 +25,7 @@ export class RunnerSupervisor implements RunnerSupervision {
   readonly restartBackoffMs: number;
   readonly wasm: RunnerLoadSpec['wasm'];
   readonly #options: RunnerSupervisorOptions;
-  readonly #loaders = new Map<string, Set<OnnxLoader>>();
+  readonly #loaders = new Map<string, Set<RunnerLoader>>();
   readonly #loads = new Map<string, number>();
   readonly #warmups = new Map<string, { modelPath: string; status: string; histogram: LatencyHistogram }>();
   readonly #restarts = new Map<string, { model: string; version: number; count: number }>();
@@ -39,13 +39,13 @@ export class RunnerSupervisor implements RunnerSupervision {
     this.wasm = options.wasm ?? {};
   }
 
-  attach(runner: string, loader: OnnxLoader): void {
+  attach(runner: string, loader: RunnerLoader): void {
     let loaders = this.#loaders.get(runner);
     if (!loaders) this.#loaders.set(runner, (loaders = new Set()));
     loaders.add(loader);
   }
 
-  detach(runner: string, loader: OnnxLoader): void {
+  detach(runner: string, loader: RunnerLoader): void {
     const loaders = this.#loaders.get(runner);
     loaders?.delete(loader);
     if (loaders?.size === 0) this.#loaders.delete(runner);

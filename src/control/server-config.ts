@@ -10,6 +10,7 @@ import { VersionLabels } from '../core/version-labels.js';
 import type { ExecutionProvider, ModelConfig, ModelServerConfig, ServerOptions, StorageOptions } from '../protocol.js';
 import { MIN_CHUNK_BYTES } from '../storage/artifact-storage.js';
 import { describeValue } from '../core/describe-value.js';
+import { BUILTIN_PLATFORMS, PLATFORM_NAME_PATTERN } from '../sources/manifest.js';
 
 const PROVIDERS: readonly ExecutionProvider[] = ['webgpu', 'wasm'];
 
@@ -38,6 +39,13 @@ export function validateModelServerConfig(config: unknown): ModelServerConfig {
     if (m.executionProviders !== undefined) validateProviders(m.executionProviders, `model "${name}": executionProviders`, name);
     if (m.warmupRuns !== undefined && !(Number.isSafeInteger(m.warmupRuns) && m.warmupRuns >= 0)) fail(`model "${name}": warmupRuns must be an integer ≥ 0`, name);
     if (m.batching !== undefined) validateBatchingConfig(name, m.batching);
+    if (m.platformConfig !== undefined) {
+      try {
+        structuredClone(m.platformConfig);
+      } catch (error) {
+        fail(`model "${name}": platformConfig must be structured-cloneable (plain data), got ${describeValue(m.platformConfig)}: ${(error as Error).message}`, name);
+      }
+    }
     if (m.runnerGroup !== undefined && (typeof m.runnerGroup !== 'string' || m.runnerGroup === '')) fail(`model "${name}": runnerGroup must be a non-empty string, got ${describeValue(m.runnerGroup)}`, name);
     if (m.maxRunMs !== undefined && !(typeof m.maxRunMs === 'number' && m.maxRunMs > 0 && Number.isFinite(m.maxRunMs))) fail(`model "${name}": maxRunMs must be a positive number of milliseconds, got ${describeValue(m.maxRunMs)}`, name);
     return { ...m, name, basePath: m.basePath!, modelVersionPolicy: policy };
@@ -64,6 +72,24 @@ export function validateServerOptions(options: ServerOptions): void {
   }
   if (options.executionProviders !== undefined) validateProviders(options.executionProviders, 'executionProviders');
   if (options.storage !== undefined) validateStorageOptions(options.storage);
+  if (options.platforms !== undefined) validatePlatforms(options.platforms);
+}
+
+/** `platforms`: name → module URL (absolute once it reaches the worker). */
+export function validatePlatforms(platforms: unknown): Readonly<Record<string, string>> {
+  const fail = (message: string): never => {
+    throw new ServingError('INVALID_ARGUMENT', message);
+  };
+  if (typeof platforms !== 'object' || platforms === null || Array.isArray(platforms)) return fail(`platforms must be an object of platform name → module URL, got ${describeValue(platforms)}`);
+  const resolved: Record<string, string> = {};
+  for (const [name, url] of Object.entries(platforms)) {
+    if (!PLATFORM_NAME_PATTERN.test(name)) fail(`platforms: "${name}" is not a platform name (lower-case letters, digits, - and _, starting with a letter)`);
+    if ((BUILTIN_PLATFORMS as readonly string[]).includes(name)) fail(`platforms: "${name}" is built in; give your platform another name`);
+    const href = url instanceof URL ? url.href : typeof url === 'string' && URL.canParse(url) ? new URL(url).href : undefined;
+    if (!href) fail(`platforms.${name} must be the absolute URL of its module (e.g. new URL('./${name}-platform.js', import.meta.url)), got ${describeValue(url)}`);
+    resolved[name] = href!;
+  }
+  return resolved;
 }
 
 function validateStorageOptions(storage: StorageOptions): void {

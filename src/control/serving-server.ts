@@ -21,13 +21,10 @@ import { ServingError, describeServable } from '../core/serving-error.js';
 import { connectSourceToTarget } from '../core/source.js';
 import { VersionLabels } from '../core/version-labels.js';
 import type { ArtifactFetcher } from '../loaders/artifact-fetcher.js';
-import { LookupTable } from '../loaders/lookup-table.js';
-import { RunnerServable } from '../loaders/onnx-loader.js';
+import { RunnerServable } from '../loaders/runner-loader.js';
 import { ServableLoaderAdapter } from '../loaders/servable-loader-adapter.js';
 import type {
   ExecutionProvider,
-  LookupRequestWire,
-  LookupResponse,
   ModelConfig,
   ModelMetadata,
   ModelRoutes,
@@ -45,12 +42,11 @@ import { RepositorySource } from '../sources/repository-source.js';
 import { ArtifactStorage } from '../storage/artifact-storage.js';
 import type { Manifest } from '../sources/manifest.js';
 import { describeValue } from '../core/describe-value.js';
-import { RequestDeadline } from '../core/request-deadline.js';
 import { validateSelector } from '../core/version-selector.js';
 import { ProgressCoalescer } from './progress-coalescer.js';
 import type { PrometheusSource } from '../http/prometheus.js';
 import { RunnerSupervisor } from './runner-supervisor.js';
-import { validateModelServerConfig, validateServerOptions } from './server-config.js';
+import { validateModelServerConfig, validatePlatforms, validateServerOptions } from './server-config.js';
 import { Subscribable } from '../core/subscribable.js';
 
 const DEFAULT_PROVIDERS: readonly ExecutionProvider[] = ['webgpu', 'wasm'];
@@ -80,6 +76,7 @@ export class ServingServer extends Subscribable<ServingEvent> {
 
   private constructor(options: ServerConfig, deps: ServingServerDependencies) {
     super();
+    const platformModules = validatePlatforms(options.platforms ?? {});
     this.#storage = deps.storage!;
     this.#supervisor = new RunnerSupervisor({
       host: deps.host,
@@ -107,6 +104,7 @@ export class ServingServer extends Subscribable<ServingEvent> {
     const adapter = new ServableLoaderAdapter({
       supervision: this.#supervisor,
       fetcher: deps.fetcher ?? this.#storage.fetcher,
+      platformModules: () => platformModules,
       loadOptions: (model) => {
         const config = this.#models.get(model);
         return {
@@ -114,6 +112,7 @@ export class ServingServer extends Subscribable<ServingEvent> {
           warmupRuns: config?.warmupRuns ?? 0,
           ...(config?.runnerGroup !== undefined ? { runnerGroup: config.runnerGroup } : {}),
           ...(config?.maxRunMs !== undefined ? { maxRunMs: config.maxRunMs } : {}),
+          ...(config?.platformConfig !== undefined ? { platformConfig: config.platformConfig } : {}),
           // Validated with the config already; this fills in the defaults.
           ...(config?.batching ? { batching: validateBatchingConfig(model, config.batching) } : {}),
         };
@@ -172,32 +171,18 @@ export class ServingServer extends Subscribable<ServingEvent> {
   }
 
   /**
-   * Where a prediction for `selector` runs. Rejects as the request itself would — NOT_FOUND /
-   * UNAVAILABLE / FAILED_PRECONDITION (no such or no ready version), INVALID_ARGUMENT (a bad
-   * selector, or a lookup table) — and waits while the version's runner restarts.
+   * Where a request for `selector` runs (the client checks the route's `apis` against what it
+   * asks). Rejects as the request itself would — NOT_FOUND / UNAVAILABLE / FAILED_PRECONDITION (no
+   * such or no ready version), INVALID_ARGUMENT (a bad selector) — and waits while the version's
+   * runner restarts.
    */
   async route(selector: VersionSelector): Promise<Route> {
     const handle = this.#handleFor(selector);
     try {
-      const servable = handle.servable;
-      if (!(servable instanceof RunnerServable)) {
-        throw new ServingError('INVALID_ARGUMENT', `${describeServable(handle.id.name, handle.id.version)} is a lookup table: use lookup()`, { model: handle.id.name, version: handle.id.version });
-      }
-      return await servable.route();
+      return await handle.servable.route();
     } finally {
       handle.release();
     }
-  }
-
-  /** Looks keys up in a table servable. Errors as for `predict()`. */
-  async lookup(request: LookupRequestWire, signal?: AbortSignal): Promise<LookupResponse> {
-    return this.#serve(request, signal, async (handle, model) => {
-      const servable = handle.servable;
-      if (!(servable instanceof LookupTable)) {
-        throw new ServingError('INVALID_ARGUMENT', `${describeServable(model, handle.id.version)} is not a lookup table: use predict()`, { model, version: handle.id.version });
-      }
-      return { model, version: handle.id.version, values: servable.lookup(handle.id, request.keys) };
-    });
   }
 
   /** Every known version of `model` with its state, health, labels and provider. Rejects with NOT_FOUND for an unknown model. */
@@ -220,17 +205,22 @@ export class ServingServer extends Subscribable<ServingEvent> {
     };
   }
 
-  /** Signature (ONNX) or table facts of the addressed version. Errors as for `predict()`. */
+  /** Platform, what it answers, signature and description of the addressed version. Errors as for `predict()`. */
   metadata(selector: VersionSelector): ModelMetadata {
     const handle = this.#handleFor(selector);
     try {
       const { name: model, version } = handle.id;
       const servable = handle.servable;
       const labels = this.#labels.labelsOf(model, version);
-      const description = servable instanceof RunnerServable ? servable.describe() : this.#monitor.getState(handle.id)?.description;
-      const common = { model, version, labels, ...(description ? { description } : {}) };
-      if (servable instanceof LookupTable) return { ...common, kind: 'table', table: { type: servable.type, size: servable.size } };
-      return { ...common, kind: 'onnx', signature: (servable as RunnerServable).signature };
+      return {
+        model,
+        version,
+        platform: servable.platform,
+        apis: servable.apis,
+        labels,
+        ...(servable.signature ? { signature: servable.signature } : {}),
+        description: servable.describe(),
+      };
     } finally {
       handle.release();
     }
@@ -255,9 +245,9 @@ export class ServingServer extends Subscribable<ServingEvent> {
   #liveDescription(model: string, state: string, version: number, seen: ServableDescription | undefined): { description?: ServableDescription } {
     if (state === 'AVAILABLE') {
       try {
-        const handle = this.#manager.getServableHandle({ name: model, version });
+        const handle = this.#manager.getServableHandle<RunnerServable>({ name: model, version });
         try {
-          if (handle.servable instanceof RunnerServable) return { description: handle.servable.describe() };
+          return { description: handle.servable.describe() };
         } finally {
           handle.release();
         }
@@ -289,9 +279,9 @@ export class ServingServer extends Subscribable<ServingEvent> {
 
   #currentRoute(model: string, version: number): Route | undefined {
     try {
-      const handle = this.#manager.getServableHandle<unknown>({ name: model, version });
+      const handle = this.#manager.getServableHandle<RunnerServable>({ name: model, version });
       try {
-        return handle.servable instanceof RunnerServable ? handle.servable.currentRoute : undefined;
+        return handle.servable.currentRoute;
       } finally {
         handle.release();
       }
@@ -354,33 +344,7 @@ export class ServingServer extends Subscribable<ServingEvent> {
     this.#labels.refresh(model, (version) => available.has(version));
   }
 
-  /**
-   * Common request path: deadline and cancellation, and the handle — held until the work really
-   * finishes, even when the caller has already been answered CANCELLED or DEADLINE_EXCEEDED.
-   */
-  async #serve<R>(
-    request: VersionSelector & { timeoutMs?: number },
-    signal: AbortSignal | undefined,
-    work: (handle: ServableHandle<unknown>, model: string) => Promise<R>,
-  ): Promise<R> {
-    const model = typeof request?.model === 'string' ? request.model : '';
-    const deadline = new RequestDeadline(model, request?.timeoutMs, signal);
-    let version: number | undefined;
-    try {
-      deadline.signal?.throwIfAborted();
-      const handle = this.#handleFor(request);
-      version = handle.id.version;
-      const running = work(handle, model);
-      void running.finally(() => handle.release()).catch(() => undefined);
-      return await deadline.race(running);
-    } catch (error) {
-      throw ServingError.from(error, { model, ...(version !== undefined ? { version } : {}) });
-    } finally {
-      deadline.clear();
-    }
-  }
-
-  #handleFor(selector: VersionSelector): ServableHandle<unknown> {
+  #handleFor(selector: VersionSelector): ServableHandle<RunnerServable> {
     const { model, version, label } = validateSelector(selector);
     if (!this.#models.has(model)) throw this.#unknownModel(model);
     try {

@@ -4,12 +4,11 @@
  * from the main thread straight to runner workers; this worker only says where (`route`).
  */
 import { ServingError } from '../core/serving-error.js';
-import type { LookupResponse, RunnerHost, ServerConfig, ServingEvent, WorkerApi } from '../protocol.js';
+import type { RunnerHost, ServerConfig, ServingEvent, WorkerApi } from '../protocol.js';
 import { ServingServer } from './serving-server.js';
 
 export function createWorkerApi(lifeLockHeld: Promise<void> = Promise.resolve()): WorkerApi {
   let server: ServingServer | undefined;
-  const inflight = new Map<number, AbortController>();
 
   const running = (): ServingServer => {
     if (!server) throw new ServingError('FAILED_PRECONDITION', 'the serving worker has not been started, or has been closed');
@@ -29,18 +28,6 @@ export function createWorkerApi(lifeLockHeld: Promise<void> = Promise.resolve())
     waitForModels: (timeoutMs) => running().waitForModels(timeoutMs),
     route: (selector) => running().route(selector),
     runnerExited: (runner, reason) => running().runnerExited(runner, reason),
-    async lookup(requestId, request): Promise<LookupResponse> {
-      const controller = new AbortController();
-      inflight.set(requestId, controller);
-      try {
-        return await running().lookup(request, controller.signal);
-      } finally {
-        inflight.delete(requestId);
-      }
-    },
-    cancel(requestId) {
-      inflight.get(requestId)?.abort(new ServingError('CANCELLED', 'the request was cancelled by the caller'));
-    },
     status: (model) => running().status(model),
     metadata: (selector) => running().metadata(selector),
     reloadConfig: (config) => running().reloadConfig(config),
@@ -53,7 +40,6 @@ export function createWorkerApi(lifeLockHeld: Promise<void> = Promise.resolve())
     async close() {
       const closing = server;
       server = undefined;
-      for (const controller of inflight.values()) controller.abort(new ServingError('CANCELLED', 'the serving runtime is closing'));
       await closing?.close();
     },
   };

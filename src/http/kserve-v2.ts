@@ -123,7 +123,7 @@ async function modelMetadata(serving: ServingLike, { model, version }: Target): 
   return {
     name: model,
     versions: status.versions.filter((v) => v.state === 'AVAILABLE').map((v) => String(v.version)),
-    platform: metadata.kind === 'onnx' ? 'onnx_onnxv1' : `browserving_${metadata.kind}`,
+    platform: metadata.platform === 'onnx' ? 'onnx_onnxv1' : `browserving_${metadata.platform}`,
     inputs: metadata.signature?.inputs.map(describe) ?? [],
     outputs: metadata.signature?.outputs.map(describe) ?? [],
   };

@@ -179,7 +179,7 @@ function requireSignature(metadata: ModelMetadata) {
   if (metadata.signature) return metadata.signature;
   throw new ServingError(
     'FAILED_PRECONDITION',
-    `model "${metadata.model}" version ${metadata.version} is a ${metadata.kind} servable, which has no signature_def: it cannot serve :predict`,
+    `model "${metadata.model}" version ${metadata.version} is a ${metadata.platform} servable, which has no signature_def: it cannot serve :predict`,
     { model: metadata.model, version: metadata.version },
   );
 }

@@ -1,6 +1,6 @@
 /**
  * ServableLoaderAdapter: turns a version's location in the repository into the Loader for its
- * kind (TF Serving's platform → SourceAdapter map): `onnx` → OnnxLoader, `table` → TableLoader.
+ * kind (TF Serving's platform → SourceAdapter map): `onnx` → RunnerLoader, `table` → TableLoader.
  */
 import type { BatchingOptions } from '../batching/batching-options.js';
 import type { Loader } from '../core/loader.js';
@@ -9,8 +9,7 @@ import { SourceAdapter } from '../core/source-adapter.js';
 import type { ExecutionProvider } from '../protocol.js';
 import type { VersionLocation } from '../sources/repository-source.js';
 import type { ArtifactFetcher } from './artifact-fetcher.js';
-import { OnnxLoader, type RunnerSupervision } from './onnx-loader.js';
-import { TableLoader } from './table-loader.js';
+import { RunnerLoader, type RunnerSupervision } from './runner-loader.js';
 
 export interface ModelLoadOptions {
   readonly executionProviders: readonly ExecutionProvider[];
@@ -18,6 +17,7 @@ export interface ModelLoadOptions {
   readonly batching?: BatchingOptions;
   readonly runnerGroup?: string;
   readonly maxRunMs?: number;
+  readonly platformConfig?: unknown;
 }
 
 export interface ServableLoaderAdapterOptions {
@@ -26,6 +26,8 @@ export interface ServableLoaderAdapterOptions {
   readonly fetcher: ArtifactFetcher;
   /** Per-model loading options, read when a version's loader is made. */
   readonly loadOptions: (model: string) => ModelLoadOptions;
+  /** The app's platform modules, by name. */
+  readonly platformModules: () => Readonly<Record<string, string>>;
 }
 
 export class ServableLoaderAdapter extends SourceAdapter<VersionLocation, Loader> {
@@ -37,8 +39,7 @@ export class ServableLoaderAdapter extends SourceAdapter<VersionLocation, Loader
   }
 
   protected adapt(id: ServableId, location: VersionLocation): Loader {
-    const { supervision, fetcher, loadOptions } = this.#options;
-    if (location.entry.platform === 'table') return new TableLoader({ id, versionUrl: location.versionUrl, entry: location.entry, fetcher });
-    return new OnnxLoader({ id, versionUrl: location.versionUrl, entry: location.entry, supervision, fetcher, ...loadOptions(id.name) });
+    const { supervision, fetcher, loadOptions, platformModules } = this.#options;
+    return new RunnerLoader({ id, versionUrl: location.versionUrl, entry: location.entry, supervision, fetcher, platformModules: platformModules(), ...loadOptions(id.name) });
   }
 }

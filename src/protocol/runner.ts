@@ -2,7 +2,8 @@
  * The data-plane contract between the main thread and a runner worker — types only.
  *
  * A runner is a dedicated Worker spawned by the main thread (on the control worker's request)
- * that hosts one onnxruntime-web instance and the ONNX servables given to it. Messages travel on
+ * that hosts one onnxruntime-web instance and the servables given to it (ONNX, tables, an app's
+ * platforms). Messages travel on
  * the runner's own Worker channel as plain structured data, tagged by `k`; tensor buffers are
  * transferred, never copied. No Comlink: one tagged message is the whole envelope.
  *
@@ -21,6 +22,15 @@
  *                            runner → { k: 'ok', id, value: outputs, n? } | { k: 'err', id, error }
  *                                     | { k: 'moved', id } when `s` is not (or no longer) hosted:
  *                            the client asks the control plane for the route again and re-sends.
+ *   call                     main → { k: 'c', id, s, m, a }: `lookup`, or a method of a platform's servable
+ *                            runner → { k: 'ok', id, value } | { k: 'err', id, error } | { k: 'moved', id, i: a }
+ *   stream                   main → { k: 'sp', id, s, i, c }: start, with room for `c` results
+ *                            runner → { k: 'si', id, value } per result, never more than the room
+ *                            main → { k: 'sc', id, n }: room for `n` more, as the consumer takes them
+ *                            runner → { k: 'ok', id, value: null } at the end | { k: 'err', id, error }
+ *                                     | { k: 'moved', id, i } (only before the first result)
+ *                            main → { k: 'x', id }: the consumer stopped (or its deadline passed):
+ *                            the servable's signal aborts and its iterator is returned.
  *   cancel                   main → { k: 'x', id }: a request still queued leaves with CANCELLED.
  *
  *   unload (drain)           main removes the servable's routes first, so nothing new is sent;
@@ -39,22 +49,27 @@
 import type { BatchedRun } from '../batching/batching-session.js';
 import type { BatchingOptions } from '../batching/batching-options.js';
 import type { ServingErrorJSON } from '../core/serving-error.js';
+import type { ServableApi } from '../platforms/platform.js';
 import type { ExecutionProvider, RuntimeInfo, Signature, TensorData } from '../protocol.js';
 
-/** What a runner needs to host one ONNX servable. */
+/** What a runner needs to host one servable. */
 export interface RunnerLoadSpec {
   /** `servableIdKey(id)`, e.g. `"vad"@2`: how predictions name the servable. */
   readonly key: string;
   readonly model: string;
   readonly version: number;
-  /** `model.onnx`'s bytes. */
-  readonly modelBytes: Uint8Array;
-  /** ONNX external-data files, by the path the model refers to them with. */
-  readonly externalData: readonly { readonly path: string; readonly data: Uint8Array }[];
+  /** `onnx`, `table`, or an app's platform (then `moduleUrl` is set). */
+  readonly platform: string;
+  /** The module of an app's platform. */
+  readonly moduleUrl?: string;
+  /** The model config's `platformConfig`. */
+  readonly platformConfig?: unknown;
+  /** The version's files (verified), by their path in the version folder: the model, its external data, side files. A `warmup.json` only when warm-up runs are configured. */
+  readonly files: readonly { readonly path: string; readonly data: Uint8Array }[];
+  /** ONNX versions: which of `files` are the model's external data. */
+  readonly externalData: readonly string[];
   readonly providers: readonly ExecutionProvider[];
   readonly warmupRuns: number;
-  /** `warmup.json`'s bytes, when the version has one and warm-up runs are configured. */
-  readonly warmup?: Uint8Array;
   readonly batching?: BatchingOptions;
   /** The main thread recycles the runner when one run takes longer (its callers: DEADLINE_EXCEEDED). */
   readonly maxRunMs?: number;
@@ -63,11 +78,18 @@ export interface RunnerLoadSpec {
 }
 
 export interface RunnerLoadResult {
-  readonly signature: Signature;
-  readonly provider: ExecutionProvider;
+  /** What the servable answers. */
+  readonly apis: readonly ServableApi[];
+  /** Absent for a servable without tensors (a table, a platform's servable that declares none). */
+  readonly signature?: Signature;
+  /** ONNX servables: the provider the session runs on. */
+  readonly provider?: ExecutionProvider;
+  /** The servable's own facts (a table's type and size, what a platform's `describe()` says). */
+  readonly description?: Readonly<Record<string, string | number | boolean>>;
   /** Why preferred providers were skipped. */
   readonly skipped: readonly string[];
-  readonly runtime: RuntimeInfo;
+  /** The runner's onnxruntime-web facts; absent when nothing it hosts has used ORT. */
+  readonly runtime?: RuntimeInfo;
   /** Why the warm-up was skipped (synthetic inputs the model rejects), and the fix. */
   readonly warmupSkipped?: string;
   /** How long the warm-up runs took, ms (0 without warm-up). */
@@ -83,6 +105,30 @@ export interface PredictMessage {
   readonly o?: readonly string[];
 }
 
+export interface CallMessage {
+  readonly k: 'c';
+  readonly id: number;
+  readonly s: string;
+  /** `lookup`, or the name of one of the servable's methods. */
+  readonly m: string;
+  readonly a: unknown;
+}
+
+export interface StreamMessage {
+  readonly k: 'sp';
+  readonly id: number;
+  readonly s: string;
+  readonly i: Readonly<Record<string, TensorData>>;
+  /** Results the client has room for. */
+  readonly c: number;
+}
+
+export interface StreamCreditMessage {
+  readonly k: 'sc';
+  readonly id: number;
+  readonly n: number;
+}
+
 /** Fault injection, for tests and chaos drills. */
 export type RunnerFault = 'close' | 'abort' | 'device-destroy' | 'hang';
 
@@ -92,7 +138,7 @@ export interface CancelMessage {
 }
 
 /** What the main thread's outbox coalesces: predictions and cancellations, in the order issued. */
-export type DataMessage = PredictMessage | CancelMessage;
+export type DataMessage = PredictMessage | CallMessage | StreamMessage | StreamCreditMessage | CancelMessage;
 
 export type ToRunner =
   | DataMessage
@@ -104,6 +150,8 @@ export type ToRunner =
 export type RunnerReply =
   | { readonly k: 'ok'; readonly id: number; readonly value: unknown; readonly n?: BatchedRun }
   | { readonly k: 'err'; readonly id: number; readonly error: ServingErrorJSON }
+  /** One result of a stream; the stream goes on. */
+  | { readonly k: 'si'; readonly id: number; readonly value: Record<string, TensorData> }
   /** The inputs come back (transferred) so the client can send them where the servable is now. */
   | { readonly k: 'moved'; readonly id: number; readonly i: unknown };
 

@@ -12,7 +12,7 @@ import { OnnxServable } from './onnx-servable.js';
 import type { OrtRuntime } from './ort-runtime.js';
 import type { RunQueue } from './run-queue.js';
 import { parseWarmup, syntheticInputs } from './warmup.js';
-import { WARMUP_FILE } from '../sources/manifest.js';
+import { ONNX_MODEL_FILE, WARMUP_FILE } from '../sources/manifest.js';
 
 export interface LoadedServable {
   readonly servable: OnnxServable;
@@ -26,10 +26,14 @@ export interface LoadedServable {
 export async function loadOnnxServable(runtime: OrtRuntime, queue: RunQueue, spec: RunnerLoadSpec): Promise<LoadedServable> {
   const id = { name: spec.model, version: spec.version };
   const details = { model: spec.model, version: spec.version };
-  const externalData = spec.externalData.length ? spec.externalData.map((f) => ({ path: f.path, data: f.data })) : undefined;
+  const file = (path: string) => spec.files.find((f) => f.path === path)?.data;
+  const modelBytes = file(ONNX_MODEL_FILE);
+  if (!modelBytes) throw new ServingError('INVALID_ARGUMENT', `${describeServable(spec.model, spec.version)} has no ${ONNX_MODEL_FILE}`, details);
+  const externalData = spec.externalData.length ? spec.files.filter((f) => spec.externalData.includes(f.path)).map((f) => ({ path: f.path, data: f.data })) : undefined;
+  const warmup = file(WARMUP_FILE);
   let created;
   try {
-    created = await runtime.createSession(spec.modelBytes, spec.providers, externalData);
+    created = await runtime.createSession(modelBytes, spec.providers, externalData);
   } catch (error) {
     const cause = ServingError.from(error);
     throw new ServingError(cause.code, `${describeServable(spec.model, spec.version)}: ${cause.message}`, { ...details, ...(cause.data ? { data: cause.data } : {}) }, { cause });
@@ -46,7 +50,7 @@ export async function loadOnnxServable(runtime: OrtRuntime, queue: RunQueue, spe
   let warmupSkipped: string | undefined;
   const warmupStarted = performance.now();
   try {
-    warmupSkipped = spec.warmup ? await warmUpFromFile(servable, spec) : await warmUpSynthetic(servable, spec.warmupRuns);
+    warmupSkipped = warmup ? await warmUpFromFile(servable, warmup, spec.warmupRuns) : await warmUpSynthetic(servable, spec.warmupRuns);
   } catch (error) {
     await servable.release();
     throw error;
@@ -56,13 +60,13 @@ export async function loadOnnxServable(runtime: OrtRuntime, queue: RunQueue, spe
 }
 
 /** With a `warmup.json`, the warm-up is the version's own: one that fails fails the load (as in TF Serving). */
-async function warmUpFromFile(servable: OnnxServable, spec: RunnerLoadSpec): Promise<undefined> {
-  if (spec.warmupRuns <= 0) return undefined;
+async function warmUpFromFile(servable: OnnxServable, warmup: Uint8Array, runs: number): Promise<undefined> {
+  if (runs <= 0) return undefined;
   const { id } = servable;
-  const inputs = parseWarmup(id, spec.warmup!);
+  const inputs = parseWarmup(id, warmup);
   try {
     validatePredictInputs(id, servable.signature, inputs);
-    for (let i = 0; i < spec.warmupRuns; i += 1) await servable.run(inputs);
+    for (let i = 0; i < runs; i += 1) await servable.run(inputs);
   } catch (error) {
     const cause = ServingError.from(error, { model: id.name, version: id.version });
     throw new ServingError('FAILED_PRECONDITION', `${describeServable(id.name, id.version)}: warm-up from ${WARMUP_FILE} failed: ${cause.message}`, { model: id.name, version: id.version }, { cause });

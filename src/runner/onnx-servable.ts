@@ -10,19 +10,16 @@
  * a BatchingSession that merges concurrent requests into one run.
  */
 import type * as Ort from 'onnxruntime-web';
-import { BatchingSession, type BatchedRun } from '../batching/batching-session.js';
+import { BatchingSession } from '../batching/batching-session.js';
 import type { BatchingOptions } from '../batching/batching-options.js';
 import type { ServableId } from '../core/servable-id.js';
 import type { ExecutionProvider, Signature, TensorData, TensorSpec, TensorType } from '../protocol.js';
 import { isTensorType } from '../loaders/tensor-types.js';
 import type { OrtModule } from './ort-runtime.js';
 import type { RunQueue } from './run-queue.js';
+import type { HostedServable, RunResult } from './hosted-servable.js';
 
-export interface RunResult {
-  readonly outputs: Record<string, TensorData>;
-  /** The batched session run this request was part of; absent when batching is off. */
-  readonly batch?: BatchedRun;
-}
+const ONNX_APIS = ['predict'] as const;
 
 export interface OnnxServableOptions {
   readonly id: ServableId;
@@ -35,7 +32,10 @@ export interface OnnxServableOptions {
   readonly batching?: BatchingOptions;
 }
 
-export class OnnxServable {
+export class OnnxServable implements HostedServable {
+  readonly apis = ONNX_APIS;
+  /** Outputs are ORT's fresh arrays. */
+  readonly transfersResults = true;
   readonly id: ServableId;
   readonly signature: Signature;
   readonly provider: ExecutionProvider;

@@ -1,14 +1,18 @@
 /**
- * RunnerServer: what a runner worker hosts — one onnxruntime-web instance and the ONNX
- * servables the control plane placed on it — and the runner's side of the data-plane protocol
- * (`src/protocol/runner.ts`, where the message sequences are).
+ * RunnerServer: what a runner worker hosts — one onnxruntime-web instance and the servables the
+ * control plane placed on it (ONNX sessions, tables, an app's platforms) — and the runner's side
+ * of the data-plane protocol (`src/protocol/runner.ts`, where the message sequences are).
  *
  * Contract:
  * - Every request is answered exactly once: `ok`, `err` (a ServingError), or `moved` when the
- *   servable it names is not hosted here or is being unloaded.
- * - Runs of all servables go through one RunQueue (one run at a time per ORT instance).
- * - `unload` waits for the servable's requests in flight (the data plane's handles), then
- *   releases the session.
+ *   servable it names is not hosted here or is being unloaded; a stream answers `si` per result
+ *   and then once more.
+ * - A request for an API the servable does not answer is INVALID_ARGUMENT naming what it answers.
+ * - Runs of all ONNX sessions go through one RunQueue (one run at a time per ORT instance); the
+ *   ORT instance is made by the first load that needs it.
+ * - A stream produces a result only when the client has room for it (`c`, then `sc` credits).
+ * - `unload` waits for the servable's requests in flight (the data plane's handles) and open
+ *   streams, then releases it.
  * - A WebAssembly.RuntimeError (WASM abort, out-of-bounds access) or a lost WebGPU device leaves
  *   the instance unusable: the runner answers what it can, says `exit` and closes, and the main
  *   thread replaces it.
@@ -17,15 +21,18 @@ import { MessageOutbox } from '../core/message-outbox.js';
 import { ServingError, describeServable } from '../core/serving-error.js';
 import { planPredictValidation } from '../loaders/signature-validation.js';
 import { transferablesOf } from '../loaders/tensor-types.js';
-import type { FromRunner, PredictMessage, RunnerFault, RunnerLoadResult, RunnerLoadSpec, RunnerReply, ToRunner } from '../protocol/runner.js';
+import type { CallMessage, FromRunner, PredictMessage, RunnerFault, RunnerLoadResult, RunnerLoadSpec, RunnerReply, StreamMessage, ToRunner } from '../protocol/runner.js';
+import { unansweredError, type ServableApi } from '../platforms/platform.js';
+import type { TensorData } from '../protocol.js';
+import type { HostedServable } from './hosted-servable.js';
 import { loadOnnxServable } from './load-onnx-servable.js';
-import type { OnnxServable } from './onnx-servable.js';
+import { loadPlatformServable } from './platform-servable-host.js';
 import { OrtRuntime, type OrtModule } from './ort-runtime.js';
 import { RunQueue } from './run-queue.js';
 
 interface Hosted {
-  readonly servable: OnnxServable;
-  /** Validation planned once for the servable's signature. */
+  readonly servable: HostedServable;
+  /** Validation planned once for the servable's signature (none without one). */
   readonly validate: (inputs: unknown, outputs?: unknown) => void;
   inflight: number;
   draining: boolean;
@@ -46,6 +53,7 @@ export class RunnerServer {
   readonly #queue = new RunQueue();
   readonly #hosted = new Map<string, Hosted>();
   readonly #cancels = new Map<number, AbortController>();
+  readonly #streams = new Map<number, { credit: number; resume?: () => void }>();
   #runtime: OrtRuntime | undefined;
   #exiting = false;
 
@@ -64,11 +72,25 @@ export class RunnerServer {
       case 'p':
         this.#predict(message);
         return;
+      case 'c':
+        this.#call(message);
+        return;
+      case 'sp':
+        void this.#stream(message);
+        return;
+      case 'sc': {
+        const stream = this.#streams.get(message.id);
+        if (!stream) return;
+        stream.credit += message.n;
+        stream.resume?.();
+        return;
+      }
       case 'many':
         for (const m of message.m) this.handle(m);
         return;
       case 'x':
         this.#cancels.get(message.id)?.abort(new ServingError('CANCELLED', 'the request was cancelled by the caller'));
+        this.#streams.get(message.id)?.resume?.();
         return;
       case 'load':
         this.#answer(message.id, this.#load(message.spec));
@@ -89,6 +111,10 @@ export class RunnerServer {
       return;
     }
     const { servable } = hosted;
+    if (!servable.apis.includes('predict')) {
+      this.#outbox.push({ k: 'err', id: m.id, error: unansweredError(servable.id.name, servable.id.version, servable.apis, 'predict').toJSON() });
+      return;
+    }
     // Only a request that may wait can be cancelled; one that starts now needs no AbortController.
     const controller = servable.startsAtOnce ? undefined : new AbortController();
     if (controller) this.#cancels.set(m.id, controller);
@@ -110,7 +136,7 @@ export class RunnerServer {
     running.then(
       ({ outputs, batch }) => {
         done();
-        this.#outbox.push(batch ? { k: 'ok', id: m.id, value: outputs, n: batch } : { k: 'ok', id: m.id, value: outputs }, transferablesOf(Object.values(outputs)));
+        this.#outbox.push(batch ? { k: 'ok', id: m.id, value: outputs, n: batch } : { k: 'ok', id: m.id, value: outputs }, servable.transfersResults ? transferablesOf(Object.values(outputs)) : []);
       },
       (error: unknown) => {
         done();
@@ -119,8 +145,92 @@ export class RunnerServer {
     );
   }
 
+  /** `lookup` or a method of the servable's own. */
+  #call(m: CallMessage): void {
+    const hosted = this.#hosted.get(m.s);
+    if (!hosted || hosted.draining || this.#exiting) {
+      this.#outbox.push({ k: 'moved', id: m.id, i: m.a });
+      return;
+    }
+    const { servable } = hosted;
+    const api: ServableApi = m.m === 'lookup' ? 'lookup' : `call:${m.m}`;
+    if (!servable.call || !servable.apis.includes(api)) {
+      this.#outbox.push({ k: 'err', id: m.id, error: unansweredError(servable.id.name, servable.id.version, servable.apis, api).toJSON() });
+      return;
+    }
+    const controller = new AbortController();
+    this.#cancels.set(m.id, controller);
+    const done = this.#begin(hosted);
+    servable.call(m.m, m.a, controller.signal).then(
+      (value) => {
+        this.#cancels.delete(m.id);
+        done();
+        this.#outbox.push({ k: 'ok', id: m.id, value });
+      },
+      (error: unknown) => {
+        this.#cancels.delete(m.id);
+        done();
+        this.#outbox.push({ k: 'err', id: m.id, error: this.#runFailure(servable, error).toJSON() });
+      },
+    );
+  }
+
+  /** Pulls results from the servable's iterator while the client has room for them. */
+  async #stream(m: StreamMessage): Promise<void> {
+    const hosted = this.#hosted.get(m.s);
+    if (!hosted || hosted.draining || this.#exiting) {
+      this.#outbox.push({ k: 'moved', id: m.id, i: m.i }, safeTransferables(m.i));
+      return;
+    }
+    const { servable } = hosted;
+    if (!servable.stream || !servable.apis.includes('stream')) {
+      this.#outbox.push({ k: 'err', id: m.id, error: unansweredError(servable.id.name, servable.id.version, servable.apis, 'stream').toJSON() });
+      return;
+    }
+    const controller = new AbortController();
+    const state: { credit: number; resume?: () => void } = { credit: m.c };
+    this.#cancels.set(m.id, controller);
+    this.#streams.set(m.id, state);
+    const done = this.#begin(hosted);
+    let iterator: AsyncIterator<Readonly<Record<string, TensorData>>> | undefined;
+    try {
+      hosted.validate(m.i);
+      iterator = servable.stream(m.i, controller.signal);
+      for (;;) {
+        while (state.credit <= 0 && !controller.signal.aborted) await new Promise<void>((resolve) => (state.resume = resolve));
+        state.resume = undefined;
+        if (controller.signal.aborted) break;
+        const step = await iterator.next();
+        if (step.done || controller.signal.aborted) break;
+        state.credit -= 1;
+        this.#outbox.push({ k: 'si', id: m.id, value: step.value as Record<string, TensorData> }, servable.transfersResults ? transferablesOf(Object.values(step.value)) : []);
+      }
+      if (controller.signal.aborted) {
+        // The client has stopped listening: let the servable's iterator clean up.
+        await iterator.return?.().catch(() => undefined);
+      } else {
+        this.#outbox.push({ k: 'ok', id: m.id, value: null });
+      }
+    } catch (error) {
+      if (!controller.signal.aborted) this.#outbox.push({ k: 'err', id: m.id, error: this.#runFailure(servable, error).toJSON() });
+    } finally {
+      this.#cancels.delete(m.id);
+      this.#streams.delete(m.id);
+      done();
+    }
+  }
+
+  /** Counts a request in flight on the servable; the returned function ends it. */
+  #begin(hosted: Hosted): () => void {
+    hosted.inflight += 1;
+    return () => {
+      hosted.inflight -= 1;
+      if (hosted.inflight === 0) hosted.drained?.();
+    };
+  }
+
   /** A run's error as the caller sees it; a WASM abort also ends this runner. */
-  #runFailure(servable: OnnxServable, error: unknown): ServingError {
+  #runFailure(servable: HostedServable, error: unknown): ServingError {
     const details = { model: servable.id.name, version: servable.id.version };
     if (error instanceof WebAssembly.RuntimeError) {
       const reason = `onnxruntime-web aborted (${error.message}) running ${describeServable(servable.id.name, servable.id.version)}`;
@@ -132,16 +242,34 @@ export class RunnerServer {
 
   async #load(spec: RunnerLoadSpec): Promise<RunnerLoadResult> {
     if (this.#hosted.has(spec.key)) throw new ServingError('INTERNAL', `${describeServable(spec.model, spec.version)} is already hosted by this runner`);
-    this.#runtime ??= this.#createRuntime(spec.wasm);
+    const runtime = () => (this.#runtime ??= this.#createRuntime(spec.wasm));
     try {
-      const { servable, skipped, warmupSkipped, warmupMs } = await loadOnnxServable(this.#runtime, this.#queue, spec);
-      this.#hosted.set(spec.key, { servable, validate: planPredictValidation(servable.id, servable.signature), inflight: 0, draining: false });
+      if (spec.platform !== 'onnx') {
+        const servable = await loadPlatformServable(spec, { runtime, queue: this.#queue });
+        this.#host(spec.key, servable);
+        const description = servable.describe();
+        return {
+          apis: servable.apis,
+          ...(servable.signature ? { signature: servable.signature } : {}),
+          skipped: [],
+          warmupMs: 0,
+          ...(Object.keys(description).length ? { description } : {}),
+          ...(this.#runtime ? { runtime: await this.#runtime.info() } : {}),
+        };
+      }
+      const { servable, skipped, warmupSkipped, warmupMs } = await loadOnnxServable(runtime(), this.#queue, spec);
+      this.#host(spec.key, servable);
       if (warmupSkipped) console.warn(`[browserving] ${warmupSkipped}`);
-      return { signature: servable.signature, provider: servable.provider, skipped, warmupMs, runtime: await this.#runtime.info(), ...(warmupSkipped ? { warmupSkipped } : {}) };
+      return { apis: servable.apis, signature: servable.signature, provider: servable.provider, skipped, warmupMs, runtime: await runtime().info(), ...(warmupSkipped ? { warmupSkipped } : {}) };
     } finally {
       // A runtime that cannot start stays broken in this worker: let the main thread replace it.
-      if (this.#runtime.broken && this.#hosted.size === 0) queueMicrotask(() => this.exit('onnxruntime-web could not start in this runner'));
+      if (this.#runtime?.broken && this.#hosted.size === 0) queueMicrotask(() => this.exit('onnxruntime-web could not start in this runner'));
     }
+  }
+
+  #host(key: string, servable: HostedServable): void {
+    const validate = servable.signature ? planPredictValidation(servable.id, servable.signature) : () => undefined;
+    this.#hosted.set(key, { servable, validate, inflight: 0, draining: false });
   }
 
   #createRuntime(wasm: RunnerLoadSpec['wasm']): OrtRuntime {

@@ -8,7 +8,6 @@
  * written (a corrupt artifact), or make a manifest fail, and read `requests` to see what was asked.
  */
 import { sha256Hex } from '../loaders/artifact-fetcher.js';
-import type { ServableKind } from '../protocol.js';
 import { platformOfFiles, MANIFEST_FORMAT, type Manifest, type ManifestVersion } from '../sources/manifest.js';
 
 export type ManifestFailure =
@@ -51,7 +50,7 @@ export class FakeRepository {
   }
 
   /** Adds (or replaces) a version with these files; its manifest entry gets their true sizes and digests. */
-  async publish(model: string, version: number, files: Readonly<Record<string, Uint8Array | string>>, kind?: ServableKind): Promise<void> {
+  async publish(model: string, version: number, files: Readonly<Record<string, Uint8Array | string>>, platform?: string): Promise<void> {
     const entries = await Promise.all(
       Object.entries(files).map(async ([path, content]) => {
         const bytes = typeof content === 'string' ? new TextEncoder().encode(content) : content;
@@ -59,7 +58,7 @@ export class FakeRepository {
         return { path, size: bytes.byteLength, sha256: await sha256Hex(bytes) };
       }),
     );
-    const resolvedKind = kind ?? platformOfFiles(entries.map((f) => f.path));
+    const resolvedKind = platform ?? platformOfFiles(entries.map((f) => f.path));
     if (!resolvedKind) throw new Error(`FakeRepository: cannot tell the kind of ${Object.keys(files).join(', ')}`);
     const entry = this.#model(model);
     entry.versions.set(version, { version, platform: resolvedKind, files: entries });

@@ -4,11 +4,11 @@
  * in-process "workers" that talk over real MessageChannels, with structured clone and transfers,
  * as Chromium's workers do. It answers the same calls as the page's `Serving`.
  */
-import { checkPredictRequest } from '../client/check-request.js';
+import { checkCallRequest, checkPredictRequest, checkStreamRequest } from '../client/check-request.js';
 import { DataPlane } from '../client/data-plane.js';
-import type { PredictRequest } from '../client/serving-client.js';
+import type { CallRequest, CallResponse, PredictRequest, PredictStreamRequest } from '../client/serving-client.js';
 import { ServingError } from '../core/serving-error.js';
-import type { LookupRequestWire, MetricsSnapshot, PredictResponse, ServerConfig } from '../protocol.js';
+import type { LookupRequestWire, LookupResponse, MetricsSnapshot, PredictResponse, ServerConfig } from '../protocol.js';
 import type { FromRunner, ToRunner } from '../protocol/runner.js';
 import * as ort from 'onnxruntime-web';
 import { RunnerServer } from '../runner/runner-server.js';
@@ -84,8 +84,18 @@ export class InProcessServing {
     }
   }
 
-  lookup(request: LookupRequestWire) {
-    return this.server.lookup(request);
+  async lookup(request: LookupRequestWire): Promise<LookupResponse> {
+    const { version, value } = await this.data.call(checkCallRequest(request, 'lookup'));
+    return { model: request.model, version, values: value as LookupResponse['values'] };
+  }
+
+  async call(request: CallRequest): Promise<CallResponse> {
+    const { version, value } = await this.data.call(checkCallRequest(request, 'call'));
+    return { model: request.model, version, value };
+  }
+
+  predictStream(request: PredictStreamRequest): AsyncGenerator<PredictResponse, void, undefined> {
+    return this.data.stream(checkStreamRequest({ transferInputs: false, ...request }));
   }
 
   status(model: string) {

@@ -17,7 +17,7 @@ class SayingWorker extends EventTarget {
   }
 }
 
-const spec = (providers: RunnerLoadSpec['providers']): RunnerLoadSpec => ({ key: '"m"@1', model: 'm', version: 1, modelBytes: new Uint8Array(4), externalData: [], providers, warmupRuns: 0, wasm: {} });
+const spec = (providers: RunnerLoadSpec['providers']): RunnerLoadSpec => ({ key: '"m"@1', model: 'm', version: 1, platform: 'onnx', files: [{ path: 'model.onnx', data: new Uint8Array(4) }], externalData: [], providers, warmupRuns: 0, wasm: {} });
 
 describe('RunnerPool', () => {
   it('a runner that cannot work (fatal instead of up) fails the load with FAILED_PRECONDITION and its reason, and is terminated', async () => {

@@ -135,7 +135,7 @@ describe('InProcessServing with onnxruntime-web (WASM) and a fetched repository'
     const status = s.status('mlp');
     expect(status.model).toBe('mlp');
     expect(status.versions).toHaveLength(1);
-    expect(status.versions[0]).toMatchObject({ version: 1, state: 'AVAILABLE', labels: ['stable'], description: { kind: 'onnx', provider: 'wasm' } });
+    expect(status.versions[0]).toMatchObject({ version: 1, state: 'AVAILABLE', labels: ['stable'], description: { platform: 'onnx', provider: 'wasm' } });
     expect(status.versions[0]!.description!.providerFallback).toMatch(/^webgpu: /);
     expect(status.versions[0]!.error).toBeUndefined();
     expect(status.labels).toEqual({ stable: 1 });
@@ -147,7 +147,7 @@ describe('InProcessServing with onnxruntime-web (WASM) and a fetched repository'
   it('metadata gives the signature the loaded session reports', async () => {
     const s = await start();
     const metadata = s.metadata({ model: 'mlp' });
-    expect(metadata).toMatchObject({ model: 'mlp', version: 1, kind: 'onnx', labels: [], description: { provider: 'wasm' } });
+    expect(metadata).toMatchObject({ model: 'mlp', version: 1, platform: 'onnx', apis: ['predict'], labels: [], description: { provider: 'wasm' } });
     expect(metadata.signature).toEqual({
       inputs: [{ name: 'x', type: 'float32', shape: ['batch', 16] }],
       outputs: [{ name: 'y', type: 'float32', shape: ['batch', 4] }],
@@ -259,9 +259,9 @@ describe('InProcessServing with onnxruntime-web (WASM) and a fetched repository'
     expect(await s.lookup({ model: 'words', keys: ['world', 'nope'] })).toEqual({ model: 'words', version: 1, values: [2, null] });
     expect(await s.lookup({ model: 'words', keys: [1] })).toEqual({ model: 'words', version: 1, values: ['hello'] });
     expect(await s.lookup({ model: 'classes', keys: [1, 0] })).toEqual({ model: 'classes', version: 4, values: ['dog', 'cat'] });
-    expect(s.metadata({ model: 'words' })).toMatchObject({ kind: 'table', table: { type: 'vocabulary', size: 3 } });
-    expect(s.metadata({ model: 'classes' })).toMatchObject({ kind: 'table', table: { type: 'map', size: 2 } });
-    expect(s.status('words').versions[0]).toMatchObject({ state: 'AVAILABLE', description: { kind: 'table', tableType: 'vocabulary', size: 3 } });
+    expect(s.metadata({ model: 'words' })).toMatchObject({ platform: 'table', apis: ['lookup'], description: { tableType: 'vocabulary', size: 3 } });
+    expect(s.metadata({ model: 'classes' })).toMatchObject({ platform: 'table', apis: ['lookup'], description: { tableType: 'map', size: 2 } });
+    expect(s.status('words').versions[0]).toMatchObject({ state: 'AVAILABLE', description: { platform: 'table', tableType: 'vocabulary', size: 3 } });
 
     expect(await rejectionOf(s.lookup({ model: 'words', keys: ['a', 2] as unknown as string[] }))).toMatchObject({ code: 'INVALID_ARGUMENT', model: 'words', version: 1, input: 'keys[1]' });
     expect(await rejectionOf(s.predict({ model: 'words', inputs: {} }))).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('use lookup()') });

@@ -159,8 +159,8 @@ export class FakeServing implements ServingLike {
     const m = this.#model(model);
     const version = this.#resolve(model, m, select);
     const labels = Object.entries(m.labels ?? {}).filter(([, v]) => v === version).map(([l]) => l);
-    if (!m.signature) return { model, version, kind: 'table', labels, table: { type: 'vocabulary', size: 3 } };
-    return { model, version, kind: 'onnx', labels, signature: m.signature };
+    if (!m.signature) return { model, version, platform: 'table', apis: ['lookup'], labels, description: { tableType: 'vocabulary', size: 3 } };
+    return { model, version, platform: 'onnx', apis: ['predict'], labels, signature: m.signature };
   }
 
   async predict(request: PredictRequest): Promise<PredictResponse> {

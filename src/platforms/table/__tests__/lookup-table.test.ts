@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ServingError } from '../../core/serving-error.js';
+import { ServingError } from '../../../core/serving-error.js';
 import { LookupTable } from '../lookup-table.js';
 
 const id = { name: 'vocab', version: 7 };

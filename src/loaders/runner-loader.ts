@@ -1,12 +1,15 @@
 /**
- * OnnxLoader: loads one ONNX model version into a runner worker (TF Serving's Loader, with the
- * servable living in another thread).
+ * RunnerLoader: loads one version, of any platform, into a runner worker (TF Serving's Loader,
+ * with the servable living in another thread).
  *
- * - `estimateResources()`: the byte size of the version's model files (weights end up in the
- *   runner's WASM heap or GPU memory at about that size).
+ * - `estimateResources()`: ONNX — the byte size of the model and its external data (weights end
+ *   up in the runner's WASM heap or GPU memory at about that size); `table` and an app's
+ *   platforms — what the platform's own loader estimates (`createLoader(version)` is called in
+ *   this worker for it, reading files from the store), by default the size of the version's files.
  * - `load()`: reads every file through the ArtifactFetcher (verified against the manifest, from
- *   the artifact store when it is there), then transfers the bytes — no copy — to a runner, which
- *   creates the session, runs the warm-up and reports the signature and provider.
+ *   the artifact store when it is there), then transfers the bytes — no copy — to a runner, whose
+ *   platform loads the servable (ONNX: creates the session, runs the warm-up) and reports what it
+ *   answers, its signature and provider.
  * - `unload()`: the runner drains the version's requests in flight and releases it; a runner left
  *   hosting nothing is terminated, which returns its memory to the browser.
  * - `restart()`: when the runner died while the version was AVAILABLE, the version is placed on a
@@ -21,15 +24,18 @@ import type { ServableDescription } from '../core/servable-state.js';
 import { ServingError, describeServable } from '../core/serving-error.js';
 import type { ExecutionProvider, Route, RunnerEvent, RunnerHost, RuntimeInfo, Signature } from '../protocol.js';
 import type { RunnerLoadSpec } from '../protocol/runner.js';
-import { ONNX_MODEL_FILE, WARMUP_FILE, fileUrl, type ManifestFile, type ManifestVersion } from '../sources/manifest.js';
+import { platformError } from '../platforms/platform-error.js';
+import type { PlatformModule, PlatformVersion, ServableApi } from '../platforms/platform.js';
+import { tablePlatform } from '../platforms/table/table-platform.js';
+import { WARMUP_FILE, externalDataFiles, fileUrl, type ManifestFile, type ManifestVersion } from '../sources/manifest.js';
 import type { ArtifactFetcher } from './artifact-fetcher.js';
 
 /** What the control worker's loaders share: the runner host, and where a runner's life is reported. */
 export interface RunnerSupervision {
   readonly host: RunnerHost;
   /** Binds a loader to the runner it was placed on, so `runnerExited` reaches it. */
-  attach(runner: string, loader: OnnxLoader): void;
-  detach(runner: string, loader: OnnxLoader): void;
+  attach(runner: string, loader: RunnerLoader): void;
+  detach(runner: string, loader: RunnerLoader): void;
   /** Routes changed (placed, gone, restarted): push them now. */
   routesChanged(): void;
   event(event: RunnerEvent): void;
@@ -41,8 +47,12 @@ export interface RunnerSupervision {
   readonly wasm: RunnerLoadSpec['wasm'];
 }
 
-export interface OnnxLoaderOptions {
+export interface RunnerLoaderOptions {
   readonly id: ServableId;
+  /** The app's platform modules, by name (the built-ins need none). */
+  readonly platformModules?: Readonly<Record<string, string>>;
+  /** The model config's `platformConfig`, handed to the platform's loader. */
+  readonly platformConfig?: unknown;
   /** The version folder's URL, ending in `/`. */
   readonly versionUrl: string;
   readonly entry: ManifestVersion;
@@ -58,16 +68,23 @@ export interface OnnxLoaderOptions {
 
 interface Placement {
   readonly runner: string;
-  readonly provider: ExecutionProvider;
+  readonly apis: readonly ServableApi[];
+  readonly provider?: ExecutionProvider;
+  readonly description?: ServableDescription;
   readonly skipped: readonly string[];
   readonly warmupSkipped?: string;
 }
 
-/** The control worker's view of an ONNX version: what it answers, and where it runs. */
+/** The control worker's view of a version hosted by a runner: what it answers, and where it runs. */
 export class RunnerServable {
-  readonly #loader: OnnxLoader;
+  readonly #loader: RunnerLoader;
 
-  constructor(readonly signature: Signature, loader: OnnxLoader) {
+  constructor(
+    readonly platform: string,
+    readonly apis: readonly ServableApi[],
+    readonly signature: Signature | undefined,
+    loader: RunnerLoader,
+  ) {
     this.#loader = loader;
   }
 
@@ -87,8 +104,8 @@ export class RunnerServable {
   }
 }
 
-export class OnnxLoader implements Loader<RunnerServable> {
-  readonly #options: OnnxLoaderOptions;
+export class RunnerLoader implements Loader<RunnerServable> {
+  readonly #options: RunnerLoaderOptions;
   readonly #key: string;
   #servable: RunnerServable | undefined;
   #placement: Placement | undefined;
@@ -98,20 +115,37 @@ export class OnnxLoader implements Loader<RunnerServable> {
   #failure: ServingError | undefined;
   #unloaded = false;
 
-  constructor(options: OnnxLoaderOptions) {
+  constructor(options: RunnerLoaderOptions) {
     this.#options = options;
     this.#key = servableIdKey(options.id);
   }
 
+  get platform(): string {
+    return this.#options.entry.platform;
+  }
+
   async estimateResources(): Promise<ResourceAllocation> {
-    const bytes = this.#options.entry.files.filter((f) => f.path !== WARMUP_FILE).reduce((sum, f) => sum + f.size, 0);
-    return { bytes };
+    const { entry, id } = this.#options;
+    if (entry.platform === 'onnx') {
+      const model = entry.files.find((f) => f.path === 'model.onnx');
+      return { bytes: [model, ...externalDataFiles(entry)].reduce((sum, f) => sum + (f?.size ?? 0), 0) };
+    }
+    const module = await this.#platformModule();
+    const where = { platform: entry.platform, model: id.name, version: id.version, call: 'estimateResources()' };
+    try {
+      const estimate = await module.createLoader(this.#platformVersion()).estimateResources?.();
+      if (estimate === undefined) return { bytes: entry.files.reduce((sum, f) => sum + f.size, 0) };
+      if (!Number.isFinite(estimate?.bytes) || estimate.bytes < 0) throw new Error(`it must resolve to { bytes: <a byte count> }, got ${JSON.stringify(estimate)}`);
+      return { bytes: estimate.bytes };
+    } catch (error) {
+      throw platformError(error, where);
+    }
   }
 
   async load({ signal }: LoadContext): Promise<void> {
     const started = performance.now();
-    const signature = await this.#place(signal, started);
-    this.#servable = new RunnerServable(signature, this);
+    const placed = await this.#place(signal, started);
+    this.#servable = new RunnerServable(this.platform, placed.apis, placed.signature, this);
   }
 
   async unload(): Promise<void> {
@@ -134,14 +168,16 @@ export class OnnxLoader implements Loader<RunnerServable> {
 
   /** The route while placed; undefined while restarting or given up. */
   get currentRoute(): Route | undefined {
-    return this.#placement ? { runner: this.#placement.runner, key: this.#key, version: this.#options.id.version } : undefined;
+    return this.#placement ? { runner: this.#placement.runner, key: this.#key, version: this.#options.id.version, apis: this.#placement.apis } : undefined;
   }
 
   describe(): ServableDescription {
     const placement = this.#placement;
     return {
-      kind: 'onnx',
-      ...(placement ? { provider: placement.provider, runner: placement.runner } : {}),
+      platform: this.platform,
+      ...placement?.description,
+      ...(placement?.provider ? { provider: placement.provider } : {}),
+      ...(placement ? { runner: placement.runner } : {}),
       ...(placement?.skipped.length ? { providerFallback: placement.skipped.join('; ') } : {}),
       ...(placement?.warmupSkipped ? { warmup: placement.warmupSkipped } : {}),
       ...(this.#restarts ? { restarts: this.#restarts } : {}),
@@ -198,48 +234,103 @@ export class OnnxLoader implements Loader<RunnerServable> {
   }
 
   /** Reads the files (from the store when there) and places the version on a runner. */
-  async #place(signal: AbortSignal, started: number): Promise<Signature> {
+  async #place(signal: AbortSignal, started: number): Promise<{ apis: readonly ServableApi[]; signature: Signature | undefined }> {
     const { id, supervision, runnerGroup } = this.#options;
     const spec = await this.#spec(signal);
     signal.throwIfAborted();
-    const buffers = [spec.modelBytes.buffer, ...spec.externalData.map((f) => f.data.buffer), ...(spec.warmup ? [spec.warmup.buffer] : [])];
+    const buffers = spec.files.map((f) => f.data.buffer);
     const placed = await supervision.host.load(transfer(spec, [...new Set(buffers)] as ArrayBuffer[]), runnerGroup);
     if (this.#unloaded || signal.aborted) {
       await supervision.host.unload(placed.runner, this.#key);
       signal.throwIfAborted();
       throw new ServingError('CANCELLED', `${describeServable(id.name, id.version)} was unloaded while loading`);
     }
-    this.#placement = { runner: placed.runner, provider: placed.provider, skipped: placed.skipped, ...(placed.warmupSkipped ? { warmupSkipped: placed.warmupSkipped } : {}) };
+    this.#placement = {
+      runner: placed.runner,
+      apis: placed.apis,
+      skipped: placed.skipped,
+      ...(placed.provider ? { provider: placed.provider } : {}),
+      ...(placed.description ? { description: placed.description } : {}),
+      ...(placed.warmupSkipped ? { warmupSkipped: placed.warmupSkipped } : {}),
+    };
     supervision.attach(placed.runner, this);
-    supervision.runtime(placed.runtime);
+    if (placed.runtime) supervision.runtime(placed.runtime);
     supervision.loaded({ model: id.name, version: id.version, modelPath: this.#options.versionUrl, loadMs: performance.now() - started, warmupMs: placed.warmupMs, warmupSkipped: !!placed.warmupSkipped });
     supervision.routesChanged();
-    return placed.signature;
+    return { apis: placed.apis, signature: placed.signature };
+  }
+
+  /** The built-in `table`, or the app's module, imported in this worker for `estimateResources`. */
+  async #platformModule(): Promise<PlatformModule> {
+    const { entry, id, platformModules } = this.#options;
+    if (entry.platform === 'table') return tablePlatform;
+    const url = platformModules?.[entry.platform];
+    const details = { model: id.name, version: id.version };
+    if (!url) {
+      const known = Object.keys(platformModules ?? {});
+      throw new ServingError(
+        'FAILED_PRECONDITION',
+        `${describeServable(id.name, id.version)} is of platform "${entry.platform}", which is not registered (platforms: onnx, table${known.length ? `, ${known.join(', ')}` : ''}); register its module: createServing({ platforms: { ${entry.platform}: new URL('./${entry.platform}-platform.js', import.meta.url) } })`,
+        details,
+      );
+    }
+    let module: Partial<PlatformModule>;
+    try {
+      module = (await import(/* @vite-ignore */ url)) as Partial<PlatformModule>;
+    } catch (error) {
+      throw new ServingError('FAILED_PRECONDITION', `${describeServable(id.name, id.version)}: the module of platform "${entry.platform}" (${url}) could not be imported in the control worker: ${(error as Error)?.message ?? String(error)}; check the URL given for it in the config's platforms`, details);
+    }
+    if (typeof module.createLoader !== 'function') {
+      throw new ServingError('FAILED_PRECONDITION', `${describeServable(id.name, id.version)}: the module of platform "${entry.platform}" (${url}) does not export a createLoader function (exports: ${Object.keys(module).join(', ') || 'none'})`, details);
+    }
+    return module as PlatformModule;
+  }
+
+  /** The version as `estimateResources` sees it here: reads go through the artifact store. */
+  #platformVersion(): PlatformVersion {
+    const { id, entry, fetcher, versionUrl, platformConfig } = this.#options;
+    const details = { model: id.name, version: id.version };
+    const read = (path: string): Promise<Uint8Array> => {
+      const file = entry.files.find((f) => f.path === path);
+      if (!file) return Promise.reject(new ServingError('NOT_FOUND', `${describeServable(id.name, id.version)} has no file "${path}" (files: ${entry.files.map((f) => f.path).join(', ')})`, { ...details, data: { path } }));
+      return fetcher.fetch({ model: id.name, version: id.version, url: fileUrl(file, versionUrl), file, versionFiles: entry.files });
+    };
+    const readText = async (path: string) => new TextDecoder().decode(await read(path));
+    return {
+      model: id.name,
+      version: id.version,
+      platform: entry.platform,
+      files: entry.files.map((f) => ({ path: f.path, size: f.size })),
+      config: platformConfig,
+      read,
+      readText,
+      readJson: async (path) => JSON.parse(await readText(path)) as unknown,
+      createOnnxSession: () => Promise.reject(new ServingError('FAILED_PRECONDITION', `${describeServable(id.name, id.version)}: createOnnxSession() is for load(), in the runner; estimateResources() runs in the control worker`, details)),
+    };
   }
 
   async #spec(signal: AbortSignal): Promise<RunnerLoadSpec> {
-    const { id, entry, fetcher, versionUrl, warmupRuns = 0, executionProviders, batching, supervision, maxRunMs } = this.#options;
-    const files = entry.files.filter((f) => f.path !== WARMUP_FILE || warmupRuns > 0);
+    const { id, entry, fetcher, versionUrl, warmupRuns = 0, executionProviders, batching, supervision, maxRunMs, platformModules, platformConfig } = this.#options;
+    const onnx = entry.platform === 'onnx';
+    // An ONNX version's warm-up file is read only when warm-up runs are configured.
+    const files = entry.files.filter((f) => !onnx || f.path !== WARMUP_FILE || warmupRuns > 0);
     const read = (file: ManifestFile) => fetcher.fetch({ model: id.name, version: id.version, url: fileUrl(file, versionUrl), file, versionFiles: files, signal });
-    let modelBytes: Uint8Array | undefined;
-    let warmup: Uint8Array | undefined;
-    const externalData: { path: string; data: Uint8Array }[] = [];
-    for (const file of files) {
-      const bytes = await read(file);
-      if (file.path === ONNX_MODEL_FILE) modelBytes = bytes;
-      else if (file.path === WARMUP_FILE) warmup = bytes;
-      else externalData.push({ path: file.path, data: bytes });
-    }
-    if (!modelBytes) throw new ServingError('INVALID_ARGUMENT', `${describeServable(id.name, id.version)} has no ${ONNX_MODEL_FILE}`, { model: id.name, version: id.version });
+    const fileBytes: { path: string; data: Uint8Array }[] = [];
+    for (const file of files) fileBytes.push({ path: file.path, data: await read(file) });
+    const moduleUrl = platformModules?.[entry.platform];
+    if (entry.platform !== 'onnx' && entry.platform !== 'table' && !moduleUrl) await this.#platformModule(); // throws, naming the fix
     return {
       key: this.#key,
       model: id.name,
       version: id.version,
-      modelBytes,
-      externalData,
-      providers: executionProviders,
-      warmupRuns,
-      ...(warmup ? { warmup } : {}),
+      platform: entry.platform,
+      ...(moduleUrl && !onnx && entry.platform !== 'table' ? { moduleUrl } : {}),
+      ...(platformConfig !== undefined ? { platformConfig } : {}),
+      files: fileBytes,
+      externalData: externalDataFiles(entry).map((f) => f.path),
+      // A table needs no ORT: it runs in the smaller WASM-only runner.
+      providers: entry.platform === 'table' ? ['wasm'] : executionProviders,
+      warmupRuns: onnx ? warmupRuns : 0,
       ...(batching ? { batching } : {}),
       ...(maxRunMs !== undefined ? { maxRunMs } : {}),
       wasm: supervision.wasm,

@@ -9,10 +9,10 @@
  *   as its decimal string (so `{ "0": "cat" }` answers index 0).
  * A key not in the table returns `null`.
  */
-import type { ServableId } from '../core/servable-id.js';
-import { ServingError, describeServable } from '../core/serving-error.js';
-import type { TableValue } from '../protocol.js';
-import { describeValue } from '../core/describe-value.js';
+import type { ServableId } from '../../core/servable-id.js';
+import { ServingError, describeServable } from '../../core/serving-error.js';
+import type { TableValue } from '../../protocol.js';
+import { describeValue } from '../../core/describe-value.js';
 
 export type TableType = 'vocabulary' | 'map';
 
