@@ -61,7 +61,7 @@ export async function restHop(page, { quick, numThreads, url }) {
   const options = { rounds: quick ? 3 : 12, perRound: quick ? 20 : 50, warmup: 50 };
   const r = await inOwnContext(page, url, (fresh) => fresh.evaluate(([s, c, o]) => window.bench.restHop(s, c, o), [serving, cases, options]));
   const out = { rounds: options.rounds, perRound: options.perRound, cases: {} };
-  for (const [name, latencies] of Object.entries(r)) {
+  for (const [name, { latencies, legs }] of Object.entries(r)) {
     const systems = Object.fromEntries(Object.entries(latencies).map(([key, xs]) => [key, { label: SYSTEM_LABELS[key], ...latencySummary(xs) }]));
     const hopMs = systems.sw.p50Ms - systems.handle.p50Ms;
     out.cases[name] = {
@@ -71,6 +71,8 @@ export async function restHop(page, { quick, numThreads, url }) {
       hopOverPredict: round3(hopMs / systems.predict.p50Ms),
       swOverPredict: round3(systems.sw.p50Ms / systems.predict.p50Ms),
       handleOverPredict: round3(systems.handle.p50Ms / systems.predict.p50Ms),
+      // Medians of each leg of a request through the Service Worker (fetch → the page's handle() → back to fetch's caller).
+      swLegsMs: Object.fromEntries(['toPage', 'handle', 'back'].map((leg) => [leg, round3(median(legs.map((l) => l[leg])))])),
     };
   }
   return out;
@@ -119,6 +121,7 @@ export async function offlineStart(page, { quick, numThreads, url }) {
   const refused = [];
   try {
     await inOwnContext(page, url, async (fresh, context) => {
+      // first-prediction.html reads its configuration from there (its CONFIG_KEY).
       const configure = (c) => fresh.evaluate((c) => localStorage.setItem('bench:first-prediction', JSON.stringify(c)), c);
       await configure({ ...config, serveHttp: true });
       await loadOnce(context, url);
@@ -148,7 +151,7 @@ export async function offlineStart(page, { quick, numThreads, url }) {
     medianMs: Math.round(median(xs)),
     samplesMs: xs.map(Math.round),
     // The last repetition's milestones, from navigation start: where the time goes.
-    last: { documentMs: Math.round(r.documentMs), scriptMs: Math.round(r.scriptMs), readyMs: Math.round(r.readyMs), doneMs: Math.round(r.doneMs) },
+    last: Object.fromEntries(['documentMs', 'scriptMs', 'loadingMs', 'availableMs', 'readyMs', 'doneMs'].map((k) => [k, Math.round(r[k])])),
   });
   const ratios = samples.offline.map((x, i) => x / samples.online[i]);
   return {

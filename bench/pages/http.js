@@ -20,13 +20,21 @@ async function predictions(response) {
   return body;
 }
 
-/** The three ways to one prediction; the REST ones build their JSON body and parse the answer inside the timed call, as a REST client does. */
-function systemsFor(runtime, { model, inputs, body }) {
+/**
+ * The three ways to one prediction; the REST ones build their JSON body and parse the answer
+ * inside the timed call, as a REST client does. Each request through the Service Worker also
+ * pushes to `legs` where its time went, from the marks `served` takes around `handle()`.
+ */
+function systemsFor(runtime, served, legs, { model, inputs, body }) {
   const template = inputsFrom(inputs);
   const url = `/v1/models/${model}:predict`;
   const post = () => ({ method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   return {
-    sw: async () => predictions(await fetch(url, post())),
+    sw: async () => {
+      const t0 = performance.now();
+      await predictions(await fetch(url, post()));
+      legs.push({ toPage: served.marks.in - t0, handle: served.marks.out - served.marks.in, back: performance.now() - served.marks.out });
+    },
     handle: async () => predictions(await runtime.handle(new Request(new URL(url, location.href), post()))),
     predict: () => runtime.predict({ model, inputs: freshInputs(template) }),
   };
@@ -36,19 +44,35 @@ function systemsFor(runtime, { model, inputs, body }) {
  * One runtime serving `serving.models`, behind the Service Worker; for each case ({ name, model,
  * inputs, body }), `warmup` calls of each system, then `rounds` rounds of `perRound` calls back to
  * back (one caller) on each system, the order rotating round by round. Resolves to each case's
- * latencies (ms) per system.
+ * latencies (ms) per system, and where each request through the Service Worker spent its time
+ * (ms): on its way to the page's handler (`toPage`), in `handle()`, and back to the caller (`back`).
  */
 export async function restHop(serving, cases, { rounds, perRound, warmup }) {
   const runtime = await browserving.createServing(serving);
+  // What the Service Worker forwards is answered by this wrapper: it marks when handle() is called and when it resolves.
+  const served = {
+    marks: {},
+    debug: runtime.debug,
+    async handle(request) {
+      this.marks.in = performance.now();
+      try {
+        return await runtime.handle(request);
+      } finally {
+        this.marks.out = performance.now();
+      }
+    },
+  };
   let http;
   try {
-    http = await serveAtOrigin(runtime);
+    http = await serveAtOrigin(served);
     const results = {};
     for (const c of cases) {
-      const systems = systemsFor(runtime, c);
+      const legs = [];
+      const systems = systemsFor(runtime, served, legs, c);
       const keys = Object.keys(systems);
       const latencies = Object.fromEntries(keys.map((k) => [k, []]));
       for (const k of keys) for (let i = 0; i < warmup; i++) await systems[k]();
+      legs.length = 0;
       for (let round = 0; round < rounds; round++) {
         for (const k of keys.map((_, i) => keys[(i + round) % keys.length])) {
           for (let i = 0; i < perRound; i++) {
@@ -58,7 +82,7 @@ export async function restHop(serving, cases, { rounds, perRound, warmup }) {
           }
         }
       }
-      results[c.name] = latencies;
+      results[c.name] = { latencies, legs };
     }
     return results;
   } finally {
