@@ -56,7 +56,7 @@ function lifecycleLines({ memory, swap, newRunner, restHop, offlineStart }) {
   if (memory?.beforeBytes) lines.push(`Memory, 64 MiB model (MiB): before ${mib(memory.beforeBytes)} · loaded ${mib(memory.loadedBytes)} · after unloading ${mib(memory.afterBytes)}; it holds ${mib(memory.heldBytes)} (raw ORT ${mib(memory.rawHeldBytes)})`);
   if (swap?.steady) lines.push(`Silero p99 ms: steady ${swap.steady.p99Ms} · while a second model loads and swaps versions ${swap.during.p99Ms} (raw ORT: ${swap.raw.steady.p99Ms} · ${swap.raw.during.p99Ms})`);
   if (newRunner?.browserving) lines.push(`Time to AVAILABLE in a new runner, warm store (median ms): ${Math.round(newRunner.browserving.medianMs)} · raw ORT from a buffer ${Math.round(newRunner.raw.medianMs)}`);
-  for (const [name, c] of Object.entries(restHop?.cases ?? {})) lines.push(`Service Worker hop, ${name}: ${c.hopUs} µs (REST p50 through it − handle() p50) · ${c.hopOverPredict}× predict() p50`);
+  for (const [name, c] of Object.entries(restHop?.cases ?? {})) lines.push(`Service Worker hop, ${name}: ${c.hopUs} µs (REST p50 through it − handle() p50) · ${c.hopOverPredict}× predict() p50${c.swEchoFloor ? ` · a SW answering itself ${Math.round(c.swEchoFloor.p50Ms * 1000)} µs` : ''}`);
   if (offlineStart?.online) lines.push(`Navigation → first prediction (median ms): cold offline ${offlineStart.offline.medianMs} · warm online ${offlineStart.online.medianMs}`);
   return lines;
 }

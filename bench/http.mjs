@@ -45,7 +45,8 @@ async function inOwnContext(page, url, body) {
  * `serving.predict()`, one caller, interleaved round by round — on the small MLP (row format,
  * `instances`) and Silero (columnar, `inputs`: its state and sample rate have no batch dimension).
  * The hop is the Service Worker's p50 minus handle's: the same JSON both ways, so what remains is
- * the request's way page → Service Worker → page (MessagePort) → Service Worker → page.
+ * the request's way page → Service Worker → page (MessagePort) → Service Worker → page. A Service
+ * Worker echoing the same POST itself, in a context of its own, gives the part any Service Worker costs.
  */
 export async function restHop(page, { quick, numThreads, url }) {
   const serving = servingOptions(url, numThreads, [pinned(url, 'small-mlp', '/models/bench-mlp-small'), pinned(url, 'silero', '/models/silero')]);
@@ -60,14 +61,20 @@ export async function restHop(page, { quick, numThreads, url }) {
   ];
   const options = { rounds: quick ? 3 : 12, perRound: quick ? 20 : 50, warmup: 50 };
   const r = await inOwnContext(page, url, (fresh) => fresh.evaluate(([s, c, o]) => window.bench.restHop(s, c, o), [serving, cases, options]));
+  // After, not interleaved: a Service Worker of its own needs a context of its own.
+  const floor = { count: options.rounds * options.perRound, warmup: options.warmup };
+  for (const c of cases) r[c.name].echo = await inOwnContext(page, url, (fresh) => fresh.evaluate(([b, o]) => window.bench.echoFloor(b, o), [c.body, floor]));
   const out = { rounds: options.rounds, perRound: options.perRound, cases: {} };
-  for (const [name, { latencies, legs }] of Object.entries(r)) {
+  for (const [name, { latencies, legs, echo }] of Object.entries(r)) {
+    const swFloor = latencySummary(echo);
     const systems = Object.fromEntries(Object.entries(latencies).map(([key, xs]) => [key, { label: SYSTEM_LABELS[key], ...latencySummary(xs) }]));
     const hopMs = systems.sw.p50Ms - systems.handle.p50Ms;
     out.cases[name] = {
       callers: 1,
       systems,
       hopUs: Math.round(hopMs * 1000),
+      // A Service Worker answering the same POST itself (echo.sw.js), measured after the others: the part of the hop any Service Worker costs.
+      swEchoFloor: { p50Ms: swFloor.p50Ms, p99Ms: swFloor.p99Ms, requests: swFloor.requests },
       hopOverPredict: round3(hopMs / systems.predict.p50Ms),
       swOverPredict: round3(systems.sw.p50Ms / systems.predict.p50Ms),
       handleOverPredict: round3(systems.handle.p50Ms / systems.predict.p50Ms),

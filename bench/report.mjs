@@ -73,7 +73,8 @@ function measurementRows({ scenarios, memory, swap, newRunner, restHop, offlineS
     rows.push(`| time to AVAILABLE in a new runner, warm store (${newRunner.storeMode}), ms — vs ORT creating the session from a buffer | ${Math.round(newRunner.browserving.medianMs)} | ${Math.round(newRunner.raw.medianMs)} |`);
   }
   for (const [name, c] of Object.entries(restHop?.cases ?? {})) {
-    rows.push(`| ${name}: Service Worker hop (REST p50 through it − handle() p50), µs, and × predict() p50 | ${c.hopUs} (${c.hopOverPredict}×) | |`);
+    const floor = c.swEchoFloor ? Math.round(c.swEchoFloor.p50Ms * 1000) : '';
+    rows.push(`| ${name}: Service Worker hop (REST p50 through it − handle() p50), µs, and × predict() p50 — vs a Service Worker answering the same POST itself, p50 µs | ${c.hopUs} (${c.hopOverPredict}×) | ${floor} |`);
   }
   if (offlineStart?.online) {
     const { offline, online } = offlineStart;

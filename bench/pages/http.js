@@ -90,3 +90,22 @@ export async function restHop(serving, cases, { rounds, perRound, warmup }) {
     await runtime.close();
   }
 }
+
+/**
+ * The floor of the hop: `count` POSTs of `body` (after `warmup`) to a Service Worker that answers
+ * them itself (echo.sw.js, registered here: run it in a context of its own). Resolves to the
+ * latencies (ms), JSON built and parsed inside the timed call as for REST.
+ */
+export async function echoFloor(body, { count, warmup }) {
+  await navigator.serviceWorker.register('/bench/echo.sw.js', { scope: '/' });
+  while (!navigator.serviceWorker.controller) await sleep(20);
+  const echo = async () => predictions(await fetch('/__echo', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }));
+  for (let i = 0; i < warmup; i++) await echo();
+  const latencies = [];
+  for (let i = 0; i < count; i++) {
+    const t0 = performance.now();
+    await echo();
+    latencies.push(performance.now() - t0);
+  }
+  return latencies;
+}
