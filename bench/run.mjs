@@ -6,8 +6,9 @@
  * (c) browserving `predict` — all three on ORT's WASM-only build, the one browserving's runners
  * load for the WASM provider. Then the runtime's life cycle (bench/lifecycle.mjs): memory around
  * a 64 MiB version, latency while another model loads and swaps, time to AVAILABLE in a new
- * runner; and serving over HTTP (bench/http.mjs): the Service Worker's hop, the offline start. Writes bench/results/latest.json and latest.svg and refreshes the tables between the
- * bench markers in README.md. Targets are reported as ratios (bench/report.mjs), never asserted.
+ * runner; and serving over HTTP (bench/http.mjs): the Service Worker's hop, the offline start.
+ * Writes bench/results/latest.json and latest.svg and refreshes the tables between the bench
+ * markers in README.md. Targets are reported as ratios (bench/report.mjs), never asserted.
  *
  * Options: --quick (fewer rounds, for a smoke run); --only <name,…> (those scenarios only —
  * scenario names, `startup`, `download`, `memory`, `swap`, `new-runner`, `rest-hop`,
