@@ -1,5 +1,7 @@
 /** Renders bench/results/latest.json as one SVG: throughput and p50 per scenario and system, then the targets and the life-cycle figures. */
-const COLORS = { raw: '#6e7781', ceiling: '#6e7781', 'raw-each': '#6e7781', 'raw-one': '#afb8c1', proxy: '#bf8700', browserving: '#0969da', runners: '#0969da', batched: '#1a7f37', shared: '#8250df' };
+import { latencyTables } from './report.mjs';
+
+const COLORS = { sw: '#bf8700', handle: '#8250df', predict: '#0969da', raw: '#6e7781', ceiling: '#6e7781', 'raw-each': '#6e7781', 'raw-one': '#afb8c1', proxy: '#bf8700', browserving: '#0969da', runners: '#0969da', batched: '#1a7f37', shared: '#8250df' };
 const mib = (bytes) => (bytes / 1024 / 1024).toFixed(1);
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
@@ -12,7 +14,7 @@ export function renderChart(results) {
   let y = 30;
   parts.push(`<text x="20" y="${y}" font-size="16" font-weight="bold">browserving vs onnxruntime-web — ${esc(results.environment.browser)}, ${results.environment.hardwareConcurrency} cores, ${results.environment.wasmThreads} WASM threads</text>`);
   y += 14;
-  for (const [name, scenario] of Object.entries(results.scenarios)) {
+  for (const [name, scenario] of latencyTables(results)) {
     y += 26;
     parts.push(`<text x="20" y="${y}" font-size="13" font-weight="bold">${esc(name)}: ${scenario.callers} caller(s) — throughput (req/s), p50 latency</text>`);
     const systems = Object.entries(scenario.systems);
@@ -49,10 +51,12 @@ export function renderChart(results) {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" font-family="system-ui, sans-serif"><rect width="100%" height="100%" fill="white"/>${parts.join('')}</svg>\n`;
 }
 
-function lifecycleLines({ memory, swap, newRunner }) {
+function lifecycleLines({ memory, swap, newRunner, restHop, offlineStart }) {
   const lines = [];
   if (memory?.beforeBytes) lines.push(`Memory, 64 MiB model (MiB): before ${mib(memory.beforeBytes)} · loaded ${mib(memory.loadedBytes)} · after unloading ${mib(memory.afterBytes)}; it holds ${mib(memory.heldBytes)} (raw ORT ${mib(memory.rawHeldBytes)})`);
   if (swap?.steady) lines.push(`Silero p99 ms: steady ${swap.steady.p99Ms} · while a second model loads and swaps versions ${swap.during.p99Ms} (raw ORT: ${swap.raw.steady.p99Ms} · ${swap.raw.during.p99Ms})`);
   if (newRunner?.browserving) lines.push(`Time to AVAILABLE in a new runner, warm store (median ms): ${Math.round(newRunner.browserving.medianMs)} · raw ORT from a buffer ${Math.round(newRunner.raw.medianMs)}`);
+  for (const [name, c] of Object.entries(restHop?.cases ?? {})) lines.push(`Service Worker hop, ${name}: ${c.hopUs} µs (REST p50 through it − handle() p50) · ${c.hopOverPredict}× predict() p50${c.swEchoFloor ? ` · a SW answering itself ${Math.round(c.swEchoFloor.p50Ms * 1000)} µs` : ''}`);
+  if (offlineStart?.online) lines.push(`Navigation → first prediction (median ms): cold offline ${offlineStart.offline.medianMs} · warm online ${offlineStart.online.medianMs}`);
   return lines;
 }

@@ -17,7 +17,7 @@ export function targetsOf(r) {
     const [op, bound] = target.split(' ');
     targets.push({ name, value: round3(value), target, met: op === '≤' ? value <= Number(bound) : value >= Number(bound) });
   };
-  const { scenarios: s, startup, download, memory, swap, newRunner } = r;
+  const { scenarios: s, startup, download, memory, swap, newRunner, offlineStart } = r;
   for (const [scenario, model] of [['silero-1', 'Silero'], ['small-mlp-1', 'small MLP']]) {
     const systems = s[scenario]?.systems;
     if (!systems) continue;
@@ -41,11 +41,21 @@ export function targetsOf(r) {
     ratio('memory the loaded 64 MiB model holds / raw ORT worker holding it', memory.heldOverRaw, '≤ 1.05');
   }
   if (swap?.steady) ratio('Silero p99 while another model loads and swaps / steady', swap.p99Ratio, '≤ 1.5');
+  if (offlineStart?.online) ratio('navigation → first prediction, cold offline (Service Worker caches, store) / warm online', offlineStart.ratio, '≤ 1.1');
   return targets;
 }
 
+/**
+ * The closed loops of a run as `[name, { callers, systems }]`: its scenarios, then REST `:predict`
+ * through the Service Worker, `serving.handle()` and `serving.predict()` per model (`rest-<model>`).
+ */
+export function latencyTables(results) {
+  const rest = Object.entries(results.restHop?.cases ?? {}).map(([name, c]) => [`rest-${name}`, c]);
+  return [...Object.entries(results.scenarios), ...rest];
+}
+
 /** Rows of the measurements that are not closed loops on one system: browserving's figure, and the baseline's where there is one. */
-function measurementRows({ scenarios, memory, swap, newRunner }) {
+function measurementRows({ scenarios, memory, swap, newRunner, restHop, offlineStart }) {
   const rows = [];
   const two = scenarios['two-models']?.systems;
   if (two) {
@@ -62,6 +72,14 @@ function measurementRows({ scenarios, memory, swap, newRunner }) {
   if (newRunner?.browserving) {
     rows.push(`| time to AVAILABLE in a new runner, warm store (${newRunner.storeMode}), ms — vs ORT creating the session from a buffer | ${Math.round(newRunner.browserving.medianMs)} | ${Math.round(newRunner.raw.medianMs)} |`);
   }
+  for (const [name, c] of Object.entries(restHop?.cases ?? {})) {
+    const floor = c.swEchoFloor ? Math.round(c.swEchoFloor.p50Ms * 1000) : '';
+    rows.push(`| ${name}: Service Worker hop (REST p50 through it − handle() p50), µs, and × predict() p50 — vs a Service Worker answering the same POST itself, p50 µs | ${c.hopUs} (${c.hopOverPredict}×) | ${floor} |`);
+  }
+  if (offlineStart?.online) {
+    const { offline, online } = offlineStart;
+    rows.push(`| navigation → first prediction (${offlineStart.model}), median ms over ${offlineStart.reps}: cold offline — vs warm online, same caches | ${offline.medianMs} | ${online.medianMs} |`);
+  }
   return rows;
 }
 
@@ -74,7 +92,7 @@ export function updateReadme(readmePath, results) {
   const j = text.indexOf(end);
   if (i < 0 || j < i) return;
   const rows = [];
-  for (const [name, s] of Object.entries(results.scenarios)) {
+  for (const [name, s] of latencyTables(results)) {
     for (const sys of Object.values(s.systems)) rows.push(`| ${name} | ${sys.label} | ${sys.p50Ms} | ${sys.p99Ms} | ${Math.round(sys.throughputPerS)} | ${sys.sessionRuns ?? ''} |`);
   }
   const measurements = measurementRows(results);

@@ -6,12 +6,13 @@
  * (c) browserving `predict` — all three on ORT's WASM-only build, the one browserving's runners
  * load for the WASM provider. Then the runtime's life cycle (bench/lifecycle.mjs): memory around
  * a 64 MiB version, latency while another model loads and swaps, time to AVAILABLE in a new
- * runner. Writes bench/results/latest.json and latest.svg and refreshes the tables between the
- * bench markers in README.md. Targets are reported as ratios (bench/report.mjs), never asserted.
+ * runner; and serving over HTTP (bench/http.mjs): the Service Worker's hop, the offline start.
+ * Writes bench/results/latest.json and latest.svg and refreshes the tables between the bench
+ * markers in README.md. Targets are reported as ratios (bench/report.mjs), never asserted.
  *
  * Options: --quick (fewer rounds, for a smoke run); --only <name,…> (those scenarios only —
- * scenario names, `startup`, `download`, `memory`, `swap`, `new-runner` — printed, nothing
- * written: for profiling).
+ * scenario names, `startup`, `download`, `memory`, `swap`, `new-runner`, `rest-hop`,
+ * `offline-start` — printed, nothing written: for profiling).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -58,6 +59,7 @@ await main(async () => {
 
     const { scenarios, startup, download } = await import('./scenarios.mjs');
     const { memory, swap, newRunner } = await import('./lifecycle.mjs');
+    const { restHop, offlineStart } = await import('./http.mjs');
     const results = { environment, scenarios: {} };
     const options = { quick, numThreads, url: server.url };
     for (const scenario of scenarios(options)) {
@@ -71,6 +73,8 @@ await main(async () => {
       ['memory', 'memory', 'memory before, with and after a 64 MiB version vs a raw ORT worker holding it', memory],
       ['swap', 'swap', 'Silero p99 steady vs while a second model loads and swaps versions', swap],
       ['new-runner', 'newRunner', 'time to AVAILABLE in a new runner from a warm store vs ORT from a buffer', newRunner],
+      ['rest-hop', 'restHop', 'REST :predict through the Service Worker vs serving.handle() on the page vs serving.predict()', restHop],
+      ['offline-start', 'offlineStart', 'navigation to first prediction: offline from the Service Worker\'s caches vs online', offlineStart],
     ];
     for (const [name, key, what, measure] of measurements) {
       const skipped = only && !only.includes(name);

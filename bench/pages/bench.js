@@ -1,6 +1,7 @@
 // The benchmark page: the three systems behind one interface, so each scenario runs the same
 // model, the same inputs and the same load on (a) raw ORT in a worker, (b) ORT's proxy worker,
 // (c) browserving — interleaved by bench/run.mjs so that machine noise hits all alike.
+import { echoFloor, restHop } from './http.js';
 import { memoryAcrossLoad, predictionsWhileLoading, rawMemory, timeToAvailable } from './lifecycle.js';
 import { Browserving, browserving, closedLoop, fetchBytes, inputsFrom, leastMemory, OrtProxy, RawBatches, RawWorker, RawWorkerPerModel } from './systems.js';
 
@@ -104,6 +105,8 @@ window.bench = {
   rawMemory,
   predictionsWhileLoading,
   timeToAvailable,
+  restHop,
+  echoFloor,
   quantile,
   browserving,
 };
