@@ -1,11 +1,13 @@
 /**
- * Three builds, one file:
+ * Four builds, one file:
  * - `vite build --mode worker`: the serving worker as an app build into dist/ — app mode emits
  *   ORT's `.wasm` as a file (lib mode would inline 28 MB of base64) and puts ORT in a chunk of
  *   its own, which its pthread workers load.
  * - `vite build` (lib): the main-thread library into dist/index.js, comlink bundled, with the
  *   worker spawned through the literal `new Worker(new URL('./serving.worker.js', import.meta.url))`
  *   so a consumer's bundler follows it into dist/.
+ * - `vite build --mode repository`: the repository format (src/repository.ts) into
+ *   dist/repository.js, for the CLI (bin/), which runs on Node and writes manifests with it.
  * - `vite build --mode demo`: the demo page, built like a consumer would, from dist/.
  */
 import { defineConfig, type Plugin } from 'vite';
@@ -135,6 +137,19 @@ export default defineConfig(({ mode }) => {
             assetFileNames: '[name]-[hash][extname]',
           },
         },
+      },
+    };
+  }
+  if (mode === 'repository') {
+    return {
+      publicDir: false,
+      build: {
+        outDir: dist,
+        emptyOutDir: false,
+        target: 'node20',
+        // Read by people debugging the CLI, never shipped to a browser.
+        minify: false,
+        lib: { entry: here('./src/repository.ts'), formats: ['es'], fileName: () => 'repository.js' },
       },
     };
   }

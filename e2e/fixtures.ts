@@ -59,9 +59,13 @@ export class Repo {
     rmSync(join(this.dir, model, String(version)), { recursive: true, force: true });
   }
 
-  /** (Re)writes `<model>/manifest.json` with the package CLI. */
-  publish(model: string, labels: Record<string, number> = {}): void {
-    writeManifest(join(this.dir, model), labels);
+  /**
+   * (Re)writes `<model>/manifest.json` with the package CLI. `platform` names the platform of the
+   * version folders that hold neither a `model.onnx` nor a table file (the CLI's `--platform`):
+   * versions of a platform the test registers.
+   */
+  publish(model: string, labels: Record<string, number> = {}, options: { platform?: string } = {}): void {
+    writeManifest(join(this.dir, model), labels, options);
   }
 
   basePath(model: string): string {

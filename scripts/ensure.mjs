@@ -36,7 +36,19 @@ export function ensureDependencies() {
   }
 }
 
-/** Builds dist/ (worker, library, types) when any source is newer than the last build. */
+/**
+ * Builds dist/repository.js — the repository format the CLI (bin/) reads — when it is missing or
+ * src/ changed since. `npm run build` builds it too; this is the quick path for what runs the CLI
+ * before (or without) a full build: the model repository's manifests, the CLI's tests.
+ */
+export function ensureRepositoryBuild() {
+  const built = `${root}/${process.env.BROWSERVING_DIST || 'dist'}/repository.js`;
+  if (existsSync(built) && !newerThan(built, ['src', 'vite.config.ts', 'package-lock.json'])) return;
+  say('building the repository format for the CLI into dist/repository.js (`npm run build:repository`)');
+  run('npx', ['vite', 'build', '--mode', 'repository', '--logLevel', 'warn']);
+}
+
+/** Builds dist/ (worker, library, types, the CLI's repository format) when any source is newer than the last build. */
 export function ensureLibraryBuild({ force = false } = {}) {
   const built = `${root}/${process.env.BROWSERVING_DIST ?? 'dist'}/index.js`;
   if (!force && existsSync(built) && !newerThan(built, ['src', 'workers', 'vite.config.ts', 'package-lock.json'])) return;

@@ -11,12 +11,13 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { root, say, SetupError } from './ensure.mjs';
+import { ensureRepositoryBuild, root, say, SetupError } from './ensure.mjs';
 import { ensureSpeechSample } from './speech.mjs';
 
 export const MODELS_DIR = join(root, 'public', 'models');
 const STAMP = join(MODELS_DIR, '.complete');
-const STAMP_VALUE = 'browserving-models/1';
+// 2: manifests name each version's platform (written by the CLI since platforms).
+const STAMP_VALUE = 'browserving-models/2';
 
 const SILERO_SOURCES = { 1: 'silero_vad_v5.onnx', 2: 'silero_vad_v6.onnx' };
 export const VOCABULARY = ['[PAD]', '[UNK]', 'the', 'serving', 'model', 'version', 'browser', 'worker', 'tensor', 'label'];
@@ -31,14 +32,28 @@ export function sileroWarmup() {
   };
 }
 
-/** Writes the manifest of `baseDir` with the CLI; `labels` as { name: version }. */
-export function writeManifest(baseDir, labels = {}) {
-  const args = [join(root, 'bin', 'browserving.mjs'), 'manifest', baseDir, ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`])];
+/**
+ * Writes the manifest of `baseDir` with the CLI; `labels` as { name: version }; `platform` is
+ * passed as `--platform` (the platform of version folders holding neither a model nor a table).
+ * @param {string} baseDir
+ * @param {Record<string, number>} [labels]
+ * @param {{ platform?: string }} [options]
+ */
+export function writeManifest(baseDir, labels = {}, { platform } = {}) {
+  const args = [
+    join(root, 'bin', 'browserving.mjs'),
+    'manifest',
+    baseDir,
+    ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
+    ...(platform === undefined ? [] : ['--platform', platform]),
+  ];
   const result = spawnSync(process.execPath, args, { encoding: 'utf8' });
   if (result.status !== 0) throw new SetupError(`browserving manifest ${baseDir} failed:\n${result.stderr}`);
 }
 
 export async function ensureModels() {
+  // The CLI writes the manifests with the repository format from the library build.
+  ensureRepositoryBuild();
   if (!existsSync(STAMP) || readFileSync(STAMP, 'utf8') !== STAMP_VALUE) await writeModels();
   ensureSpeechSample(join(MODELS_DIR, 'samples'));
 }

@@ -2,48 +2,114 @@
  * Builds a repository's manifest (`src/sources/manifest.ts` defines the format) from what is on
  * disk, plus the version labels: those of the manifest already there, changed by the command line.
  *
+ * A version's platform is implied by its files (`model.onnx` → `onnx`, `table.txt`/`table.json` →
+ * `table`) or given on the command line. An ONNX version's external data is what `model.onnx`
+ * itself refers to (plus `--external-data`); every other file is a side file.
+ *
  * The output is deterministic — versions ascending, files by path, labels by name, no timestamp —
  * so regenerating an unchanged repository rewrites the same bytes and `--check` can compare.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CliError } from './cli-error.mjs';
+import { externalDataLocations } from './onnx-external-data.mjs';
 import { readOnnxSignature } from './onnx-signature.mjs';
 import { describeFiles, listVersionFolders } from './repository-scan.mjs';
-import { LABEL_PATTERN, MANIFEST_FILE, MANIFEST_FORMAT, ONNX_MODEL_FILE, TABLE_FILES, kindOfFiles } from './repository-layout.mjs';
+import { MANIFEST_FILE, MANIFEST_FORMAT, ONNX_MODEL_FILE, TABLE_FILES, WARMUP_FILE, isLabelName, isServingError, missingPlatformFiles, parseManifest, platformOfFiles } from './repository-format.mjs';
 
 /**
- * @typedef {import('./repository-scan.mjs').ManifestFile} ManifestFile
- * @typedef {import('./onnx-signature.mjs').Signature} Signature
- * @typedef {{ version: number, kind: 'onnx' | 'table', files: ManifestFile[], signature?: Signature }} ManifestVersion
- * @typedef {{ format: string, versions: ManifestVersion[], labels?: Record<string, number> }} Manifest
+ * @typedef {import('../../src/repository.js').Manifest} Manifest
+ * @typedef {import('../../src/repository.js').ManifestVersion} ManifestVersion
  * @typedef {{ set: ReadonlyMap<string, number>, remove: ReadonlySet<string> }} LabelChanges
+ * @typedef {object} PlatformChoices  what the command line says about platforms and external data
+ * @property {string} [platform]  for every version folder that holds neither a model nor a table
+ * @property {ReadonlyMap<number, string>} byVersion  one version's platform, whatever its files
+ * @property {readonly string[]} externalData  paths that are ONNX external data wherever an ONNX version holds them
  */
 
 /**
- * Every version under `basePath`, ascending, with its files and (ONNX) signature.
- * Rejects when there is no version folder, when a version folder holds no servable, and when
- * ORT cannot load a `model.onnx`.
+ * Every version under `basePath`, ascending, with its platform, files and, for ONNX versions, the
+ * external-data files and the signature.
+ * Rejects when there is no version folder, when a version folder's platform is neither implied by
+ * its files nor given, when `--platform <version>=` names a version not on disk, when a model
+ * refers to external data that is not in its folder, and when ORT cannot load a `model.onnx`.
  * @param {string} basePath
+ * @param {PlatformChoices} choices
  * @param {(message: string) => void} warn
  * @returns {Promise<ManifestVersion[]>}
  */
-export async function readVersions(basePath, warn) {
+export async function readVersions(basePath, choices, warn) {
   const folders = await listVersionFolders(basePath);
   if (folders.length === 0) {
-    throw new CliError(`no version folders in ${basePath}: expected numbered folders such as ${join(basePath, '1')} holding ${[ONNX_MODEL_FILE, ...TABLE_FILES].join(' or ')}`);
+    throw new CliError(`no version folders in ${basePath}: expected numbered folders such as ${join(basePath, '1')} holding ${[ONNX_MODEL_FILE, ...TABLE_FILES].join(' or ')}, or files for a platform given with --platform`);
+  }
+  const numbers = folders.map((f) => f.version);
+  for (const version of choices.byVersion.keys()) {
+    if (!numbers.includes(version)) throw new CliError(`--platform ${version}=${choices.byVersion.get(version)}: there is no version ${version} in ${basePath} (versions: ${numbers.join(', ')})`);
   }
   const versions = [];
   for (const { version, dir } of folders) {
     const files = await describeFiles(dir);
     const paths = files.map((f) => f.path);
-    const kind = kindOfFiles(paths);
-    if (!kind) {
-      throw new CliError(`version folder ${dir} has neither ${ONNX_MODEL_FILE} nor ${TABLE_FILES.join(' nor ')} (${paths.length ? `it holds ${paths.join(', ')}` : 'it is empty'})`);
+    const platform = platformOf(version, dir, paths, choices);
+    if (platform !== 'onnx') {
+      versions.push({ version, platform, files });
+      continue;
     }
-    versions.push(kind === 'onnx' ? { version, kind, files, signature: await readOnnxSignature(dir, paths, warn) } : { version, kind, files });
+    const externalData = await externalDataOf(dir, paths, choices.externalData);
+    versions.push({ version, platform, files, externalData, signature: await readOnnxSignature(dir, externalData, warn) });
+  }
+  for (const path of choices.externalData) {
+    if (!versions.some((v) => v.externalData?.includes(path))) throw new CliError(`--external-data ${path}: no ONNX version in ${basePath} holds a file ${path}`);
   }
   return versions;
+}
+
+/**
+ * @param {number} version
+ * @param {string} dir
+ * @param {readonly string[]} paths
+ * @param {PlatformChoices} choices
+ * @returns {string}
+ */
+function platformOf(version, dir, paths, choices) {
+  const given = choices.byVersion.get(version);
+  const platform = given ?? platformOfFiles(paths) ?? choices.platform;
+  if (!platform) {
+    const holds = paths.length ? `it holds ${paths.join(', ')}` : 'it is empty';
+    throw new CliError(`version folder ${dir} has neither ${ONNX_MODEL_FILE} nor ${TABLE_FILES.join(' nor ')} (${holds}); if an app platform loads it, name that platform: --platform <name> (or --platform ${version}=<name>)`);
+  }
+  const missing = missingPlatformFiles(platform, paths);
+  if (missing) throw new CliError(`version folder ${dir}: --platform ${given === undefined ? '' : `${version}=`}${platform}: ${missing} (${paths.length ? `it holds ${paths.join(', ')}` : 'it is empty'})`);
+  return platform;
+}
+
+/**
+ * The files of an ONNX version that are its external data: those `model.onnx` refers to, and
+ * those named by --external-data. Rejects when the model refers to a file the folder lacks (the
+ * runtime could not load it either).
+ * @param {string} dir
+ * @param {readonly string[]} paths
+ * @param {readonly string[]} flagged
+ * @returns {Promise<string[]>}
+ */
+async function externalDataOf(dir, paths, flagged) {
+  const modelPath = join(dir, ONNX_MODEL_FILE);
+  let locations;
+  try {
+    locations = externalDataLocations(await readFile(modelPath));
+  } catch (error) {
+    throw new CliError(`${modelPath} is not a model onnxruntime-web can load: ${/** @type {Error} */ (error).message}`, { cause: error });
+  }
+  const referenced = locations.map((location) => {
+    const path = location.split(/[\\/]/).filter((part) => part !== '.' && part !== '').join('/');
+    if (!paths.includes(path) || path === ONNX_MODEL_FILE || path === WARMUP_FILE) {
+      throw new CliError(`${modelPath} keeps tensors in the external-data file "${location}", which is not in ${dir}`);
+    }
+    return path;
+  });
+  const named = flagged.filter((path) => paths.includes(path) && path !== ONNX_MODEL_FILE && path !== WARMUP_FILE);
+  return [...new Set([...referenced, ...named])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /**
@@ -71,7 +137,7 @@ export async function readExistingManifest(basePath) {
   const labels = /** @type {{ labels?: unknown } | null} */ (manifest)?.labels ?? {};
   if (typeof labels !== 'object' || labels === null || Array.isArray(labels)) throw new CliError(`${path}: labels must be an object of label → version`);
   for (const [name, version] of Object.entries(labels)) {
-    if (!LABEL_PATTERN.test(name) || !Number.isSafeInteger(version) || version < 0) {
+    if (!isLabelName(name) || !Number.isSafeInteger(version) || version < 0) {
       throw new CliError(`${path}: label ${JSON.stringify(name)} → ${JSON.stringify(version)} is not a valid label and version number`);
     }
   }
@@ -109,4 +175,19 @@ export function applyLabelChanges(existing, changes, versions, basePath) {
  */
 export function manifestOf(versions, labels) {
   return { format: MANIFEST_FORMAT, versions, ...(Object.keys(labels).length ? { labels } : {}) };
+}
+
+/**
+ * Throws a CliError when the runtime's own `parseManifest` rejects `manifest`: the CLI built a
+ * manifest no browser would read, which is a bug in the CLI, not in the repository.
+ * @param {Manifest} manifest
+ * @param {string} basePath
+ */
+export function assertRuntimeAccepts(manifest, basePath) {
+  try {
+    parseManifest(JSON.parse(JSON.stringify(manifest)), basePath);
+  } catch (error) {
+    if (!isServingError(error)) throw error;
+    throw new CliError(`the manifest built for ${basePath} is one the runtime rejects (a bug in the browserving CLI; please report it): ${error.message}`, { cause: error });
+  }
 }

@@ -8,31 +8,34 @@ import { join } from 'node:path';
 import { CliError } from './cli-error.mjs';
 import { formatJson } from './json-format.mjs';
 import { diffManifests } from './manifest-diff.mjs';
-import { applyLabelChanges, manifestOf, readExistingManifest, readVersions } from './manifest-builder.mjs';
-import { MANIFEST_FILE } from './repository-layout.mjs';
+import { applyLabelChanges, assertRuntimeAccepts, manifestOf, readExistingManifest, readVersions } from './manifest-builder.mjs';
+import { MANIFEST_FILE } from './repository-format.mjs';
 
 /**
  * @typedef {object} ManifestCommandOptions
  * @property {string} basePath
  * @property {import('./manifest-builder.mjs').LabelChanges} labelChanges
+ * @property {import('./manifest-builder.mjs').PlatformChoices} platforms
  * @property {boolean} check
  * @property {(message: string) => void} warn
  */
 
 /**
  * Resolves to the line to print on success. Rejects with a CliError when the repository is
- * invalid, a label cannot be applied, or (checking) the manifest is missing or out of date.
+ * invalid, a label cannot be applied, the runtime's `parseManifest` rejects the manifest built,
+ * or (checking) the manifest is missing or out of date.
  * @param {ManifestCommandOptions} options
  * @returns {Promise<string>}
  */
-export async function manifestCommand({ basePath, labelChanges, check, warn }) {
+export async function manifestCommand({ basePath, labelChanges, platforms, check, warn }) {
   const path = join(basePath, MANIFEST_FILE);
-  const versions = await readVersions(basePath, warn);
+  const versions = await readVersions(basePath, platforms, warn);
   const existing = await readExistingManifest(basePath);
   if (check && !existing) throw new CliError(`${path} does not exist; write it with: browserving manifest ${basePath}`);
   const numbers = versions.map((v) => v.version);
   const { labels, problems } = applyLabelChanges(existing?.labels ?? {}, labelChanges, numbers, basePath);
   const manifest = manifestOf(versions, labels);
+  assertRuntimeAccepts(manifest, basePath);
 
   if (check) {
     const differences = [...diffManifests(existing?.manifest, manifest), ...problems.map((p) => `! ${p}`)];

@@ -7,8 +7,8 @@
  */
 
 /**
- * @typedef {import('./manifest-builder.mjs').Manifest} Manifest
- * @typedef {import('./manifest-builder.mjs').ManifestVersion} ManifestVersion
+ * @typedef {import('../../src/repository.js').Manifest} Manifest
+ * @typedef {import('../../src/repository.js').ManifestVersion} ManifestVersion
  */
 
 /**
@@ -42,12 +42,15 @@ function diffVersions(actual, expected) {
   for (const want of expected) {
     const have = byNumber.get(want.version);
     if (!have) {
-      lines.push(`+ version ${want.version}: on disk (${want.kind}, ${describeCount(want.files.length, 'file')}), not listed`);
+      lines.push(`+ version ${want.version}: on disk (${want.platform}, ${describeCount(want.files.length, 'file')}), not listed`);
       continue;
     }
     const at = `version ${want.version}`;
-    if (have.kind !== want.kind) lines.push(`~ ${at}: kind ${JSON.stringify(have.kind)} → ${JSON.stringify(want.kind)}`);
+    if (have.platform !== want.platform) lines.push(`~ ${at}: platform ${describePlatform(have)} → ${JSON.stringify(want.platform)}`);
     lines.push(...diffFiles(at, Array.isArray(have.files) ? have.files : [], want.files));
+    if (JSON.stringify(have.externalData) !== JSON.stringify(want.externalData)) {
+      lines.push(`~ ${at} externalData: ${JSON.stringify(have.externalData) ?? 'none'} → ${JSON.stringify(want.externalData) ?? 'none'}`);
+    }
     if (JSON.stringify(have.signature) !== JSON.stringify(want.signature)) {
       lines.push(`~ ${at} signature: ${JSON.stringify(have.signature) ?? 'none'} → ${JSON.stringify(want.signature) ?? 'none'}`);
     }
@@ -95,6 +98,15 @@ function diffLabels(actual, expected) {
     if (!(name in have)) lines.push(`+ label ${name}: ${version}`);
   }
   return lines;
+}
+
+/**
+ * A listed version's platform, or what it had instead: a manifest written before platforms has `kind`.
+ * @param {Record<string, unknown>} version
+ */
+function describePlatform(version) {
+  if (version.platform !== undefined) return JSON.stringify(version.platform);
+  return version.kind !== undefined ? `none (kind ${JSON.stringify(version.kind)}, from before platforms)` : 'none';
 }
 
 /** @param {unknown} hash */

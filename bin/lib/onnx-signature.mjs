@@ -4,17 +4,17 @@
  * input and output metadata. A version ORT cannot load fails here, naming the file, instead of
  * failing later in every browser that tries to serve it.
  *
- * The conversion mirrors `signatureOf` in `src/loaders/onnx-servable.ts`, so the manifest
+ * The conversion mirrors `signatureOf` in `src/runner/onnx-servable.ts`, so the manifest
  * shows what `getModelMetadata()` will report.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CliError } from './cli-error.mjs';
-import { ONNX_MODEL_FILE, TENSOR_TYPES, WARMUP_FILE } from './repository-layout.mjs';
+import { ONNX_MODEL_FILE, TENSOR_TYPES } from './repository-format.mjs';
 
 /**
- * @typedef {{ name: string, type: string, shape: (number | string | null)[] }} TensorSpec
- * @typedef {{ inputs: TensorSpec[], outputs: TensorSpec[] }} Signature
+ * @typedef {import('../../src/repository.js').TensorSpec} TensorSpec
+ * @typedef {import('../../src/repository.js').Signature} Signature
  * @typedef {typeof import('onnxruntime-web')} Ort
  */
 
@@ -39,19 +39,19 @@ function ort() {
 }
 
 /**
- * The signature of the ONNX model in `dir`, whose files are `paths`: `model.onnx` plus the
- * external-data files beside it, passed to ORT as the runtime passes them.
+ * The signature of the ONNX model in `dir`: `model.onnx` plus its external-data files, passed to
+ * ORT as the runtime passes them.
  * Rejects with a CliError naming `model.onnx` when ORT cannot create a session from it.
  * @param {string} dir
- * @param {readonly string[]} paths  relative to `dir`, `/`-separated
+ * @param {readonly string[]} externalDataPaths  relative to `dir`, `/`-separated
  * @param {(message: string) => void} warn  told about inputs or outputs the signature cannot describe exactly
  * @returns {Promise<Signature>}
  */
-export async function readOnnxSignature(dir, paths, warn) {
+export async function readOnnxSignature(dir, externalDataPaths, warn) {
   const { InferenceSession } = await ort();
   const modelPath = join(dir, ONNX_MODEL_FILE);
   const externalData = await Promise.all(
-    paths.filter((p) => p !== ONNX_MODEL_FILE && p !== WARMUP_FILE).map(async (path) => ({ path, data: await readFile(join(dir, ...path.split('/'))) })),
+    externalDataPaths.map(async (path) => ({ path, data: await readFile(join(dir, ...path.split('/'))) })),
   );
   let session;
   try {
@@ -83,10 +83,11 @@ function tensorSpec(metadata, at, warn) {
     warn(`${at} "${metadata.name}" is not a tensor; the signature lists it as float32 [] (as the runtime reports it)`);
     return { name: metadata.name, type: 'float32', shape: [] };
   }
-  if (!TENSOR_TYPES.includes(metadata.type)) {
+  const known = /** @type {readonly string[]} */ (TENSOR_TYPES).includes(metadata.type);
+  if (!known) {
     warn(`${at} "${metadata.name}" has element type ${metadata.type}, which browserving does not support; the signature lists it as float32 (as the runtime reports it)`);
   }
-  const type = TENSOR_TYPES.includes(metadata.type) ? metadata.type : 'float32';
+  const type = known ? /** @type {TensorSpec['type']} */ (metadata.type) : 'float32';
   return { name: metadata.name, type, shape: metadata.shape.map(normaliseDim) };
 }
 
