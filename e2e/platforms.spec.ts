@@ -3,21 +3,13 @@
  * served at /e2e/platforms/), their versions' side files come through the artifact store, their
  * servables run in runner workers and answer call, lookup, predict and predictStream.
  */
-import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test, expect, pageError, startServing, type Repo } from './fixtures.js';
 import { mlpModel, mlpReference } from '../scripts/onnx-models.mjs';
 
-/** Writes the version's files and a manifest naming `platform` (every file a side file). */
+/** Writes the version's files and its manifest with the CLI (`--platform`: every file a side file). */
 function publishPlatform(repo: Repo, model: string, platform: string, files: Record<string, string | Uint8Array>): void {
   for (const [path, bytes] of Object.entries(files)) repo.writeFile(model, 1, path, bytes);
-  const dir = join(repo.dir, model, '1');
-  const listed = readdirSync(dir).sort().map((path) => {
-    const bytes = readFileSync(join(dir, path));
-    return { path, size: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
-  });
-  writeFileSync(join(repo.dir, model, 'manifest.json'), JSON.stringify({ format: 'browserving-manifest/1', versions: [{ version: 1, platform, files: listed }] }));
+  repo.publish(model, {}, { platform });
 }
 
 const PLATFORMS = {

@@ -113,9 +113,7 @@ export class DataPlane {
         route = await this.#route(request, 'predict', true);
       }
     } catch (error) {
-      const failure = ServingError.from(error, { model });
-      if (this.#routes.has(model)) this.metrics.recordRequest(model, performance.now() - started, failure.code);
-      throw failure;
+      throw this.#failed(model, started, error);
     } finally {
       deadline.clear();
     }
@@ -176,9 +174,7 @@ export class DataPlane {
         route = await this.#route(request, api, true);
       }
     } catch (error) {
-      const failure = ServingError.from(error, { model });
-      if (this.#routes.has(model)) this.metrics.recordRequest(model, performance.now() - started, failure.code);
-      throw failure;
+      throw this.#failed(model, started, error);
     } finally {
       deadline.clear();
     }
@@ -259,9 +255,7 @@ export class DataPlane {
         route = await this.#route(request, 'stream', true);
       }
     } catch (error) {
-      const failure = ServingError.from(error, { model });
-      if (this.#routes.has(model)) this.metrics.recordRequest(model, performance.now() - started, failure.code);
-      throw failure;
+      throw this.#failed(model, started, error);
     } finally {
       // The consumer stopped early (break, return, deadline): the runner stops the servable's iterator.
       if (!settled && route && id !== undefined) this.#pool.cancel(route.runner, id);
@@ -281,6 +275,13 @@ export class DataPlane {
     };
     const known = fresh ? undefined : this.#find(request);
     return known ? check(known) : request.deadline.race(this.#options.route(request)).then(check);
+  }
+
+  /** A request's failure as its caller gets it, counted for a model the runtime serves. */
+  #failed(model: string, started: number, error: unknown): ServingError {
+    const failure = ServingError.from(error, { model });
+    if (this.#routes.has(model)) this.metrics.recordRequest(model, performance.now() - started, failure.code);
+    return failure;
   }
 
   #keptMoving(model: string, version: number): ServingError {

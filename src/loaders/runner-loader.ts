@@ -24,6 +24,7 @@ import type { ServableDescription } from '../core/servable-state.js';
 import { ServingError, describeServable } from '../core/serving-error.js';
 import type { ExecutionProvider, Route, RunnerEvent, RunnerHost, RuntimeInfo, Signature } from '../protocol.js';
 import type { RunnerLoadSpec } from '../protocol/runner.js';
+import { importPlatform } from '../platforms/import-platform.js';
 import { platformError } from '../platforms/platform-error.js';
 import type { PlatformModule, PlatformVersion, ServableApi } from '../platforms/platform.js';
 import { tablePlatform } from '../platforms/table/table-platform.js';
@@ -274,16 +275,7 @@ export class RunnerLoader implements Loader<RunnerServable> {
         details,
       );
     }
-    let module: Partial<PlatformModule>;
-    try {
-      module = (await import(/* @vite-ignore */ url)) as Partial<PlatformModule>;
-    } catch (error) {
-      throw new ServingError('FAILED_PRECONDITION', `${describeServable(id.name, id.version)}: the module of platform "${entry.platform}" (${url}) could not be imported in the control worker: ${(error as Error)?.message ?? String(error)}; check the URL given for it in the config's platforms`, details);
-    }
-    if (typeof module.createLoader !== 'function') {
-      throw new ServingError('FAILED_PRECONDITION', `${describeServable(id.name, id.version)}: the module of platform "${entry.platform}" (${url}) does not export a createLoader function (exports: ${Object.keys(module).join(', ') || 'none'})`, details);
-    }
-    return module as PlatformModule;
+    return importPlatform({ platform: entry.platform, model: id.name, version: id.version, worker: 'control worker' }, url);
   }
 
   /** The version as `estimateResources` sees it here: reads go through the artifact store. */

@@ -12,6 +12,7 @@
 import { ServingError, describeServable } from '../core/serving-error.js';
 import type { ServableId } from '../core/servable-id.js';
 import { isTensorType } from '../loaders/tensor-types.js';
+import { importPlatform } from '../platforms/import-platform.js';
 import { platformError } from '../platforms/platform-error.js';
 import { servableApis, type PlatformLoader, type PlatformModule, type PlatformOnnxSession, type PlatformServable, type PlatformVersion, type ServableApi } from '../platforms/platform.js';
 import { tablePlatform } from '../platforms/table/table-platform.js';
@@ -67,19 +68,8 @@ export async function loadPlatformServable(spec: RunnerLoadSpec, deps: PlatformH
 async function platformModule(spec: RunnerLoadSpec): Promise<PlatformModule> {
   const builtIn = BUILT_IN[spec.platform];
   if (builtIn) return builtIn;
-  const fix = `check the URL given for it in the config's platforms`;
-  const details = { model: spec.model, version: spec.version };
-  if (!spec.moduleUrl) throw new ServingError('FAILED_PRECONDITION', `${describeServable(spec.model, spec.version)}: platform "${spec.platform}" has no module; register it: createServing({ platforms: { ${spec.platform}: new URL('./${spec.platform}-platform.js', import.meta.url) } })`, details);
-  let module: Partial<PlatformModule>;
-  try {
-    module = (await import(/* @vite-ignore */ spec.moduleUrl)) as Partial<PlatformModule>;
-  } catch (error) {
-    throw new ServingError('FAILED_PRECONDITION', `${describeServable(spec.model, spec.version)}: the module of platform "${spec.platform}" (${spec.moduleUrl}) could not be imported in the runner worker: ${(error as Error)?.message ?? String(error)}; ${fix}`, details);
-  }
-  if (typeof module.createLoader !== 'function') {
-    throw new ServingError('FAILED_PRECONDITION', `${describeServable(spec.model, spec.version)}: the module of platform "${spec.platform}" (${spec.moduleUrl}) does not export a createLoader function (exports: ${Object.keys(module).join(', ') || 'none'})`, details);
-  }
-  return module as PlatformModule;
+  if (!spec.moduleUrl) throw new ServingError('INTERNAL', `${describeServable(spec.model, spec.version)}: platform "${spec.platform}" was placed on a runner without its module URL`, { model: spec.model, version: spec.version });
+  return importPlatform({ platform: spec.platform, model: spec.model, version: spec.version, worker: 'runner worker' }, spec.moduleUrl);
 }
 
 /** The version as the runner's loader sees it: reads come from the transferred files. */
