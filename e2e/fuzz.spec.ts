@@ -72,6 +72,8 @@ test('1200 malformed calls over every public method: promises only, ServingError
     const calls: [string, () => unknown][] = [
       ['predict', () => window.serving.predict(predictRequest() as never)],
       ['lookup', () => window.serving.lookup(pick([weird(), { model: 'words', keys: weird() }, { model: 'words', keys: [1n] }, { model: 'words', keys: ['a', 1] }, { model: 'mlp', keys: ['a'] }, { model: 'words', keys: ['a'], signal: 'x' }, throwing('keys')]) as never)],
+      ['call', () => window.serving.call(pick([weird(), { model: 'words', method: weird() }, { model: 'words', method: 'lookup' }, { model: 'mlp', method: 'encode', args: () => 1 }, { model: 'words', method: 'x', signal: 'x' }, throwing('method')]) as never)],
+      ['predictStream', () => window.serving.predictStream(pick([predictRequest(), { model: 'mlp', inputs: { x: goodX() }, highWaterMark: pick([0, -1, 1.5, '2', 2n, 4096]) }]) as never).next()],
       ['status', () => window.serving.status(weird() as never)],
       ['metadata', () => window.serving.metadata(pick([weird(), 'mlp']) as never, pick([weird(), { version: 1n }, { version: 9 }, { label: 3 }, 42]) as never)],
       ['reloadConfig', () => window.serving.reloadConfig(pick([weird(), { models: weird() }, { models: [weird()] }, { models: [{ name: 'mlp', basePath: 7 }] }, { models: [{ name: 1n, basePath: '/x' }] }, { models: [{ name: 'mlp', basePath: '/x', versionLabels: { a: 1n } }] }, { models: [() => 1] }]) as never)],

@@ -61,7 +61,8 @@ test('a version published while predictions run is picked up by polling; no requ
   expect(versions.indexOf(2)).toBeGreaterThan(0);
   expect(versions.slice(versions.indexOf(2)).every((v: number) => v === 2)).toBe(true);
   const expected = { 1: mlpReference(INPUT, 1, { seed: 1 }), 2: mlpReference(INPUT, 1, { seed: 2 }) };
-  for (const r of loop.results as { version: 1 | 2; y: number[] }[]) expect(closeTo(r.y, expected[r.version])).toBe(true);
+  // One assertion over all of them: the loop makes tens of thousands of requests.
+  expect((loop.results as { version: 1 | 2; y: number[] }[]).filter((r) => !closeTo(r.y, expected[r.version]))).toEqual([]);
   // latest{1}: v1 was unloaded after v2 became available.
   await expect.poll(async () => (await harness.evaluate(() => window.serving.status('mlp'))).versions.map((v) => `${v.version}:${v.state}`)).toEqual(['2:AVAILABLE', '1:END']);
 });

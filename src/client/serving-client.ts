@@ -538,6 +538,7 @@ function resolveBasePaths<T extends ModelServerConfig & { platforms?: ServerConf
   const base = (globalThis as { document?: { baseURI: string }; location?: { href: string } }).document?.baseURI ?? globalThis.location?.href;
   if (!base) return config;
   const resolve = (url: unknown) => (url instanceof URL ? url.href : typeof url === 'string' && URL.canParse(url, base) ? new URL(url, base).href : url);
+  if (typeof config !== 'object' || config === null) return config;
   const platforms = config.platforms;
   return {
     ...config,
