@@ -99,8 +99,9 @@ test.describe('the dashboard', () => {
   });
 
   test('a first load from a throttled repository shows each version\'s download bar growing from the first byte to 100 %', async ({ page, request }, testInfo) => {
-    // 2.3 MB per Silero version at 400 kB/s: each download lasts about 6 s, long enough to sample it several times.
-    await request.post('/__control/faults', { data: [1, 2].map((v) => ({ prefix: `/models/silero/${v}/`, bytesPerSecond: 400_000 })) });
+    // 2.3 MB per Silero version at 200 kB/s: each download lasts about 12 s, long enough to sample it several times even when
+    // each sample (two bar screenshots) takes a second on a loaded machine.
+    await request.post('/__control/faults', { data: [1, 2].map((v) => ({ prefix: `/models/silero/${v}/`, bytesPerSecond: 200_000 })) });
     const errors = await openDashboard(page, '?autorun=0');
     const tracks = Object.fromEntries([1, 2].map((v) => [v, page.locator(`#models tr[data-model="silero"][data-version="${v}"] .progress`)]));
     const layout: Record<number, number[]> = { 1: [], 2: [] };
@@ -231,7 +232,8 @@ test.describe('the dashboard', () => {
       // Without a WebGPU adapter (the wasm project), the reason WebGPU was skipped is shown.
       if ((await row.textContent())!.includes('wasm')) await expect(row.locator('.fallback')).toContainText('webgpu');
     }
-    await expect(page.locator('#runners-table tbody tr')).toHaveCount(3);
+    // Silero v1 and v2, the MLP, and the vocabulary table (tables run in a WASM-only runner of their own).
+    await expect(page.locator('#runners-table tbody tr')).toHaveCount(4);
     await expect(page.locator('#runtime-facts [data-fact="cross-origin isolated"]')).toContainText('yes');
     await expect(page.locator('#runtime-facts [data-fact="onnxruntime-web"]')).toHaveText(/^\d+\.\d+/);
     // A runner killed from the panel: the log, the runtime table and the version's timeline say so; it keeps serving.
@@ -240,7 +242,7 @@ test.describe('the dashboard', () => {
     await expect(providers.locator('tr[data-model="mlp"]')).toContainText('1 restart');
     await expect(page.locator('#models tr[data-model="mlp"] .runner-mark')).toHaveCount(1);
     await expect(page.locator('#models tr[data-model="mlp"] .timeline-text')).toContainText('runner replaced 1×');
-    await expect(page.locator('#runners-table tbody tr')).toHaveCount(3);
+    await expect(page.locator('#runners-table tbody tr')).toHaveCount(4);
 
     const stored = page.locator('#storage-table tr[data-model="silero"][data-version="1"]');
     await expect(stored).toContainText('2.33 MB');

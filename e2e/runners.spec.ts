@@ -56,7 +56,7 @@ test('each ONNX version runs in a runner of its own; unloading a version termina
   expect(runners).toHaveLength(2);
   expect(runners.map((r) => r.servables).flat().sort()).toEqual(['"mlp"@1', '"mlp"@2']);
   const status = await harness.evaluate(() => window.serving.status('mlp'));
-  for (const v of status.versions) expect(v.description).toMatchObject({ kind: 'onnx', provider: 'wasm', runner: expect.stringMatching(/^browserving-runner-/) });
+  for (const v of status.versions) expect(v.description).toMatchObject({ platform: 'onnx', provider: 'wasm', runner: expect.stringMatching(/^browserving-runner-/) });
   expectMlp(await predictMlp(harness, { version: 1 }), 1);
   expectMlp(await predictMlp(harness, { version: 2 }), 2);
 
