@@ -14,6 +14,7 @@ import onnxProto from 'onnx-proto';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { VersionLabels } from '../../src/core/version-labels.js';
 import { TENSOR_TYPES } from '../../src/loaders/tensor-types.js';
+import { DEFAULT_CHUNK_BYTES } from '../../src/storage/artifact-storage.js';
 import * as layout from '../../src/sources/manifest.js';
 import { parseManifest, type Manifest } from '../../src/sources/manifest.js';
 import { loadOnnxModels, type OnnxModels } from '../../src/test-util/onnx-models.js';
@@ -99,6 +100,7 @@ describe('repository layout copied into the CLI', SLOW, () => {
     expect(cliLayout.WARMUP_FILE).toBe(layout.WARMUP_FILE);
     expect([...cliLayout.TABLE_FILES]).toEqual([...layout.TABLE_FILES]);
     expect([...cliLayout.TENSOR_TYPES].sort()).toEqual([...TENSOR_TYPES].sort());
+    expect(cliLayout.SEGMENT_BYTES).toBe(DEFAULT_CHUNK_BYTES);
   });
 
   it('classifies files and label names as the runtime does', () => {
@@ -149,6 +151,24 @@ describe('browserving manifest', SLOW, () => {
       { version: 2, kind: 'table', files: [{ path: 'table.txt', size: Buffer.byteLength(TABLE), sha256: sha256(TABLE) }] },
     ]);
     expect(written.labels).toBeUndefined();
+  });
+
+  it('gives a file larger than one segment the SHA-256 of each 4 MiB segment, the last one shorter', async () => {
+    const segment = cliLayout.SEGMENT_BYTES;
+    const weights = new Uint8Array(2 * segment + 1000).map((_, i) => (i * 31) % 251);
+    await put(1, 'model.onnx', models.mlpModel());
+    await put(1, 'weights.bin', weights);
+
+    expect((await cli('manifest', base)).code).toBe(0);
+
+    const [model, external] = (await manifest()).versions[0]!.files;
+    expect(model?.segments).toBeUndefined();
+    expect(external).toEqual({
+      path: 'weights.bin',
+      size: weights.byteLength,
+      sha256: sha256(weights),
+      segments: { bytes: segment, sha256: [sha256(weights.subarray(0, segment)), sha256(weights.subarray(segment, 2 * segment)), sha256(weights.subarray(2 * segment))] },
+    });
   });
 
   it('records fixed, symbolic and unknown dimensions, unknown ones as null', async () => {

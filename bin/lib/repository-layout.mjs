@@ -13,6 +13,12 @@ export const ONNX_MODEL_FILE = 'model.onnx';
 export const WARMUP_FILE = 'warmup.json';
 export const TABLE_FILES = Object.freeze(['table.txt', 'table.json']);
 
+/**
+ * Files larger than this get per-segment SHA-256 digests of this size in the manifest (the
+ * runtime's default store chunk size, `DEFAULT_CHUNK_BYTES`, so a segment is one commit).
+ */
+export const SEGMENT_BYTES = 4 * 1024 * 1024;
+
 /** Version label names: letters, digits, `_ . -`, not starting with a digit. */
 export const LABEL_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
