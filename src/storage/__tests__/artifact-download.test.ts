@@ -125,7 +125,7 @@ describe('downloadArtifact', () => {
 
     it('a corrupt segment mid-download is DATA_LOSS naming it; the segments before it stay stored, it does not', async () => {
       const corrupt = bytes.slice();
-      corrupt[SEGMENT + 17] ^= 0xff;
+      corrupt[SEGMENT + 17] = corrupt[SEGMENT + 17]! ^ 0xff;
       server.put(URL_, corrupt);
       const error = await downloadInto().catch((e) => e);
       expect(error).toBeInstanceOf(ServingError);
@@ -139,7 +139,7 @@ describe('downloadArtifact', () => {
 
     it('after a corrupt segment, the next download resumes at that segment boundary', async () => {
       const corrupt = bytes.slice();
-      corrupt[2 * SEGMENT + 5] ^= 0xff;
+      corrupt[2 * SEGMENT + 5] = corrupt[2 * SEGMENT + 5]! ^ 0xff;
       server.put(URL_, corrupt);
       await expect(downloadInto()).rejects.toMatchObject({ code: 'DATA_LOSS' });
       server.put(URL_, bytes);
