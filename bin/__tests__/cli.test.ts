@@ -14,7 +14,6 @@ import onnxProto from 'onnx-proto';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { VersionLabels } from '../../src/core/version-labels.js';
 import { TENSOR_TYPES } from '../../src/loaders/tensor-types.js';
-import { DEFAULT_CHUNK_BYTES } from '../../src/storage/artifact-storage.js';
 import * as layout from '../../src/sources/manifest.js';
 import { parseManifest, type Manifest } from '../../src/sources/manifest.js';
 import { loadOnnxModels, type OnnxModels } from '../../src/test-util/onnx-models.js';
@@ -100,7 +99,6 @@ describe('repository layout copied into the CLI', SLOW, () => {
     expect(cliLayout.WARMUP_FILE).toBe(layout.WARMUP_FILE);
     expect([...cliLayout.TABLE_FILES]).toEqual([...layout.TABLE_FILES]);
     expect([...cliLayout.TENSOR_TYPES].sort()).toEqual([...TENSOR_TYPES].sort());
-    expect(cliLayout.SEGMENT_BYTES).toBe(DEFAULT_CHUNK_BYTES);
   });
 
   it('classifies files and label names as the runtime does', () => {

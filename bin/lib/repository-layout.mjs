@@ -14,8 +14,9 @@ export const WARMUP_FILE = 'warmup.json';
 export const TABLE_FILES = Object.freeze(['table.txt', 'table.json']);
 
 /**
- * Files larger than this get per-segment SHA-256 digests of this size in the manifest (the
- * runtime's default store chunk size, `DEFAULT_CHUNK_BYTES`, so a segment is one commit).
+ * Files larger than this get per-segment SHA-256 digests of this size in the manifest. The CLI's
+ * own choice: the runtime reads the size from the manifest and stores such a file in chunks of
+ * one segment.
  */
 export const SEGMENT_BYTES = 4 * 1024 * 1024;
 
