@@ -6,6 +6,9 @@
  * The test server's request log (/__control/log) is the witness of what crossed the network.
  */
 import type { Page } from '@playwright/test';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test, expect, startServing } from './fixtures.js';
 import type { Repo } from './fixtures.js';
 import { largeModel } from '../scripts/onnx-models.mjs';
@@ -38,6 +41,21 @@ const bigConfig = (repo: Repo, extra: object = {}, storage: object = {}) => ({
   pollIntervalMs: 0,
   storage: { chunkBytes: CHUNK, retry: { maxRetries: 3, backoffMs: 50 }, ...storage },
 });
+
+/** Gives every file of the model's manifest segment digests of `bytes` (the CLI writes 4 MiB ones, larger than these test files). */
+function addSegments(repo: Repo, model: string, bytes: number): void {
+  const path = join(repo.dir, model, 'manifest.json');
+  const manifest = JSON.parse(readFileSync(path, 'utf8'));
+  for (const entry of manifest.versions) {
+    for (const file of entry.files) {
+      const data = readFileSync(join(repo.dir, model, String(entry.version), file.path));
+      const sha256 = [];
+      for (let at = 0; at < data.byteLength; at += bytes) sha256.push(createHash('sha256').update(data.subarray(at, at + bytes)).digest('hex'));
+      file.segments = { bytes, sha256 };
+    }
+  }
+  writeFileSync(path, JSON.stringify(manifest));
+}
 
 const artifact = (repo: Repo, version: number) => `${repo.url}big/${version}/model.onnx`;
 
@@ -124,6 +142,26 @@ test('a corrupt artifact is DATA_LOSS, nothing of it is stored, and the previous
   expect(await predictVersion(harness)).toBe(1);
   expect((await harness.evaluate(() => window.serving.storage.list())).map((v) => v.version)).toEqual([1]);
   expect((await harness.evaluate(() => window.serving.storage.usage())).bytes).toBe(size);
+});
+
+test('with segment digests, a corrupt segment is DATA_LOSS, the verified segments before it stay, and the next load resumes at its boundary', async ({ harness, repo }) => {
+  const size = publishBig(repo, [1]);
+  addSegments(repo, 'big', CHUNK);
+  // The first response is cut after 200 000 bytes (three whole segments); the resumed one starts with a flipped byte.
+  await faults(harness, [{ prefix: artifact(repo, 1), cutAfterBytes: 200_000, times: 1 }, { prefix: artifact(repo, 1), corrupt: true, times: 1 }]);
+  await startServing(harness, { ...bigConfig(repo), maxLoadRetries: 0, waitForModels: false });
+  await expect.poll(async () => (await versionState(harness, 1))?.state, { timeout: 30_000 }).toBe('END');
+  const error = (await versionState(harness, 1))?.error;
+  expect(error).toMatchObject({ code: 'DATA_LOSS', model: 'big', version: 1, data: { segment: 3 } });
+  expect(error?.message).toMatch(/file "model\.onnx": bytes 196608–262143 \(segment 3\) have SHA-256/);
+  expect(await harness.evaluate(() => window.serving.storage.list())).toEqual([expect.objectContaining({ version: 1, complete: false, bytes: 3 * CHUNK })]);
+
+  await harness.request.post('/__control/reset');
+  await reload(harness);
+  await startServing(harness, bigConfig(repo));
+  expect(await predictVersion(harness)).toBe(1);
+  expect((await log(harness))[artifact(repo, 1)]).toMatchObject({ requests: 1, ranges: 1, rangeStarts: [3 * CHUNK], bytes: size - 3 * CHUNK });
+  expect(await harness.evaluate(() => window.serving.storage.list())).toEqual([expect.objectContaining({ version: 1, complete: true, bytes: size })]);
 });
 
 test('with the server stopped, a reloaded page still serves from the cache', async ({ harness, repo }) => {

@@ -16,6 +16,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseManifest, type Manifest } from '../../src/sources/manifest.js';
 import { loadOnnxModels, type OnnxModels } from '../../src/test-util/onnx-models.js';
 import { ensureRepositoryBuild } from '../../scripts/ensure.mjs';
+import { SEGMENT_BYTES } from '../lib/repository-scan.mjs';
 
 const CLI = fileURLToPath(new URL('../browserving.mjs', import.meta.url));
 const TABLE = 'the\nserving\nmodel\n';
@@ -150,6 +151,24 @@ describe('browserving manifest', SLOW, () => {
       { version: 2, platform: 'table', files: [{ path: 'table.txt', size: Buffer.byteLength(TABLE), sha256: sha256(TABLE) }] },
     ]);
     expect(written.labels).toBeUndefined();
+  });
+
+  it('gives a file larger than one segment the SHA-256 of each 4 MiB segment, the last one shorter', async () => {
+    const segment = SEGMENT_BYTES;
+    const weights = new Uint8Array(2 * segment + 1000).map((_, i) => (i * 31) % 251);
+    await put(1, 'model.onnx', models.mlpModel());
+    await put(1, 'weights.bin', weights);
+
+    expect((await cli('manifest', base)).code).toBe(0);
+
+    const [model, external] = (await manifest()).versions[0]!.files;
+    expect(model?.segments).toBeUndefined();
+    expect(external).toEqual({
+      path: 'weights.bin',
+      size: weights.byteLength,
+      sha256: sha256(weights),
+      segments: { bytes: segment, sha256: [sha256(weights.subarray(0, segment)), sha256(weights.subarray(segment, 2 * segment)), sha256(weights.subarray(2 * segment))] },
+    });
   });
 
   it('records fixed, symbolic and unknown dimensions, unknown ones as null', async () => {

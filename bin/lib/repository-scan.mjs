@@ -14,7 +14,15 @@ import { join } from 'node:path';
 import { CliError } from './cli-error.mjs';
 
 /**
- * @typedef {{ path: string, size: number, sha256: string }} ManifestFile
+ * Files larger than this get per-segment SHA-256 digests of this size in the manifest. The CLI's
+ * own choice: the runtime reads the size from the manifest and stores such a file in chunks of
+ * one segment.
+ */
+export const SEGMENT_BYTES = 4 * 1024 * 1024;
+
+/**
+ * @typedef {{ bytes: number, sha256: string[] }} FileSegments
+ * @typedef {{ path: string, size: number, sha256: string, segments?: FileSegments }} ManifestFile
  * @typedef {{ version: number, dir: string, files: ManifestFile[] }} VersionFolder
  */
 
@@ -44,16 +52,20 @@ export async function listVersionFolders(basePath) {
 }
 
 /**
- * Every file under a version folder with its size and SHA-256, sorted by path.
+ * Every file under a version folder with its size and SHA-256, sorted by path; a file larger
+ * than `segmentBytes` also gets the SHA-256 of each `segmentBytes`-long segment, which lets the
+ * runtime verify a download as it arrives.
  * @param {string} dir
+ * @param {number} [segmentBytes]
  * @returns {Promise<ManifestFile[]>}
  */
-export async function describeFiles(dir) {
+export async function describeFiles(dir, segmentBytes = SEGMENT_BYTES) {
   const files = [];
   for (const path of await relativeFilePaths(dir)) {
     const absolute = join(dir, ...path.split('/'));
     const { size } = await stat(absolute);
-    files.push({ path, size, sha256: await sha256Of(absolute) });
+    const { sha256, segments } = await digestsOf(absolute, segmentBytes);
+    files.push({ path, size, sha256, ...(size > segmentBytes ? { segments: { bytes: segmentBytes, sha256: segments } } : {}) });
   }
   return files;
 }
@@ -76,11 +88,33 @@ async function relativeFilePaths(dir, prefix = '') {
   return paths.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** @param {string} path */
-async function sha256Of(path) {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk);
-  return hash.digest('hex');
+/**
+ * The file's SHA-256 and its segments' in one read.
+ * @param {string} path
+ * @param {number} segmentBytes
+ */
+async function digestsOf(path, segmentBytes) {
+  const whole = createHash('sha256');
+  /** @type {string[]} */
+  const segments = [];
+  let segment = createHash('sha256');
+  let filled = 0;
+  for await (const chunk of createReadStream(path)) {
+    whole.update(chunk);
+    for (let at = 0; at < chunk.length; ) {
+      const taken = Math.min(segmentBytes - filled, chunk.length - at);
+      segment.update(chunk.subarray(at, at + taken));
+      at += taken;
+      filled += taken;
+      if (filled === segmentBytes) {
+        segments.push(segment.digest('hex'));
+        segment = createHash('sha256');
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0) segments.push(segment.digest('hex'));
+  return { sha256: whole.digest('hex'), segments };
 }
 
 /** @param {string} path */

@@ -24,6 +24,11 @@
  *
  * Manifests written before platforms had `kind` instead of `platform`: such an ONNX version
  * treats every file besides `model.onnx` and `warmup.json` as external data, as it did then.
+ *
+ * A file larger than one segment may also list `"segments": { "bytes": 4194304, "sha256": ["…", …] }`:
+ * the SHA-256 of each `bytes`-long segment (the last one shorter), so that a download is verified
+ * segment by segment as it arrives instead of digesting the whole file after it (the CLI writes
+ * them; manifests without them stay valid and are verified whole).
  */
 import { ServingError } from '../core/serving-error.js';
 import { isValidVersion } from '../core/servable-id.js';
@@ -49,7 +54,19 @@ export interface ManifestFile {
   readonly sha256?: string;
   /** Where the file is when not inside the version folder: a model given as a single URL. */
   readonly url?: string;
+  /** Digests of the file's consecutive segments, for verifying a download as it arrives. */
+  readonly segments?: FileSegments;
 }
+
+/** The SHA-256 of each `bytes`-long segment of a file, in order; the last segment may be shorter. */
+export interface FileSegments {
+  readonly bytes: number;
+  /** Lower-case hex, `ceil(size / bytes)` of them. */
+  readonly sha256: readonly string[];
+}
+
+/** Segments smaller than this are refused: each costs a digest call and a store commit. */
+export const MIN_SEGMENT_BYTES = 64 * 1024;
 
 export interface ManifestVersion {
   readonly version: number;
@@ -154,6 +171,18 @@ function validateFile(file: unknown, at: string, fail: (why: string) => never): 
   if (f!.url === undefined || f!.sha256 !== undefined) {
     if (typeof f!.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f!.sha256)) fail(`${at}.sha256 must be 64 lower-case hex digits`);
   }
+  if (f!.segments !== undefined) validateSegments(f!.segments, f!.size!, `${at}.segments`, fail);
+}
+
+function validateSegments(segments: unknown, size: number, at: string, fail: (why: string) => never): void {
+  const s = segments as Partial<FileSegments> | null;
+  if (typeof s !== 'object' || s === null) fail(`${at} must be an object`);
+  if (!Number.isSafeInteger(s!.bytes) || s!.bytes! < MIN_SEGMENT_BYTES) fail(`${at}.bytes must be an integer ≥ ${MIN_SEGMENT_BYTES}, got ${describeValue(s!.bytes)}`);
+  const count = Math.ceil(size / s!.bytes!);
+  if (!Array.isArray(s!.sha256) || s!.sha256.length !== count) fail(`${at}.sha256 must list ${count} digests (one per ${s!.bytes}-byte segment of ${size} bytes)`);
+  s!.sha256!.forEach((d, i) => {
+    if (typeof d !== 'string' || !/^[0-9a-f]{64}$/.test(d)) fail(`${at}.sha256[${i}] must be 64 lower-case hex digits`);
+  });
 }
 
 /** The URL of one of a version's files. */

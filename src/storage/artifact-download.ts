@@ -16,9 +16,17 @@
  *   skipped as they stream past and the download completes from there.
  * - A file already stored whole is not fetched; a record made for another manifest entry (size,
  *   SHA-256 or chunk size changed) is dropped and the file starts over.
- * Nothing here verifies the bytes: the caller digests the assembled file.
+ * - A file whose manifest entry lists segment digests is stored in chunks of one segment, and each
+ *   segment is digested as soon as it is filled, while the next one streams in; it is committed
+ *   only once it matches, so the store never holds a byte that failed its segment's digest. A
+ *   mismatch rejects with DATA_LOSS; the segments committed before it stay, and the next attempt
+ *   resumes after them. Segments of an earlier attempt read into `into` are digested again
+ *   before they are used (the file starts over when one no longer matches): with segment digests
+ *   and `into`, every byte of `into` was verified once this resolves.
+ * Without segment digests nothing here verifies the bytes: the caller digests the assembled file.
  */
 import { ServingError } from '../core/serving-error.js';
+import { verifySegment } from '../loaders/artifact-fetcher.js';
 import type { ManifestFile } from '../sources/manifest.js';
 import { recordMatches, type ArtifactStore, type FileKey, type StoredFile } from './artifact-store.js';
 
@@ -47,19 +55,31 @@ export interface DownloadOptions {
 /** Failures worth another attempt: the network, a body cut off, a server error. */
 const transient = new WeakSet<ServingError>();
 
-/** Resolves once the file is stored whole. Rejects with NOT_FOUND, UNAVAILABLE (retries used up), DATA_LOSS (more bytes than the manifest says) or the store's error. */
+/** The chunk size a file is stored in: its manifest segment size when it lists segment digests, else `chunkBytes`. */
+export function chunkBytesFor(file: ManifestFile, chunkBytes: number): number {
+  return file.segments?.bytes ?? chunkBytes;
+}
+
+/** Resolves once the file is stored whole. Rejects with NOT_FOUND, UNAVAILABLE (retries used up), DATA_LOSS (more bytes than the manifest says, or a segment that does not match its digest) or the store's error. */
 export async function downloadArtifact(options: DownloadOptions): Promise<StoredFile> {
-  const { store, key, file, chunkBytes, retry, signal } = options;
+  const { store, key, file, retry, signal } = options;
+  const chunkBytes = chunkBytesFor(file, options.chunkBytes);
+  const begin = async (): Promise<StoredFile> => {
+    const fresh = { ...key, size: file.size, sha256: file.sha256, chunkBytes, chunks: 0, storedBytes: 0, complete: file.size === 0 };
+    await store.beginFile(fresh);
+    return fresh;
+  };
   let record = await store.file(key);
   if (!recordMatches(record, file, chunkBytes)) {
-    record = { ...key, size: file.size, sha256: file.sha256, chunkBytes, chunks: 0, storedBytes: 0, complete: file.size === 0 };
-    await store.beginFile(record);
+    record = await begin();
   } else if (options.into && record.storedBytes > 0) {
     await store.readFile(key, options.into);
+    // What an earlier attempt committed was verified then; the store may have lost it since.
+    if (!(await storedSegmentsMatch(options, record))) record = await begin();
   }
   for (let attempt = 0; !record.complete; attempt += 1) {
     try {
-      record = await fetchRemainder(options, record);
+      record = await fetchRemainder({ ...options, chunkBytes }, record);
     } catch (error) {
       signal?.throwIfAborted();
       if (!(error instanceof ServingError && transient.has(error)) || attempt >= retry.maxRetries) throw error;
@@ -68,6 +88,20 @@ export async function downloadArtifact(options: DownloadOptions): Promise<Stored
     }
   }
   return record;
+}
+
+async function storedSegmentsMatch(options: DownloadOptions, record: StoredFile): Promise<boolean> {
+  const { file, into, key, where } = options;
+  if (!file.segments || !into) return true;
+  for (let i = 0; i < record.chunks; i += 1) {
+    const start = i * record.chunkBytes;
+    try {
+      await verifySegment(into.subarray(start, Math.min(start + record.chunkBytes, record.storedBytes)), file, i, where, { model: key.model, version: key.version });
+    } catch {
+      return false;
+    }
+  }
+  return true;
 }
 
 /** One request for what is not committed yet; resolves with the record once the body is stored, whole or not. */
@@ -103,12 +137,27 @@ async function fetchRemainder(options: DownloadOptions, start: StoredFile): Prom
   let pending = chunkAt(offset);
   let filled = 0;
   // At most two commits in flight: the older settles before a third starts, and IndexedDB runs
-  // them in the order they began, so chunks and records are committed in order.
+  // them in the order they began, so chunks and records are committed in order. A segment is
+  // digested while the next one streams in; its put waits for the digest and for the previous
+  // chunk's put to be issued (rejecting with it), so a chunk is never committed after one that
+  // failed, nor before an earlier one.
   let committing: Promise<void> | undefined;
   let older: Promise<void> | undefined;
-  const commit = async (committed: StoredFile, chunk: number, data: Uint8Array) => {
-    await store.putChunk(committed, chunk, data);
-    options.onBytes?.(committed.storedBytes);
+  let previousIssued: Promise<void> = Promise.resolve();
+  const commit = (committed: StoredFile, chunk: number, data: Uint8Array): Promise<void> => {
+    const verified = verifySegment(data, options.file, chunk, where, { model: options.key.model, version: options.key.version });
+    const after = previousIssued;
+    const issued = (async () => {
+      await verified;
+      await after;
+    })();
+    issued.catch(() => undefined);
+    previousIssued = issued;
+    return (async () => {
+      await issued;
+      await store.putChunk(committed, chunk, data);
+      options.onBytes?.(committed.storedBytes);
+    })();
   };
   const reader = response.body.getReader();
   try {

@@ -14,12 +14,15 @@
  *
  * Why digest the assembled buffer: SubtleCrypto has no incremental digest, and onnxruntime-web
  * needs the whole model as one array anyway; digesting that array once costs no extra memory.
+ * When the manifest lists segment digests, the download verifies each segment as it arrives
+ * (overlapping the transfer) and the assembled file is then only checked for its size; a file
+ * read back from the store is still digested whole.
  */
 import { ServingError, describeServable } from '../core/serving-error.js';
-import { verifyArtifact, type ArtifactFetcher, type ArtifactRequest } from '../loaders/artifact-fetcher.js';
+import { verifyArtifact, verifySize, type ArtifactFetcher, type ArtifactRequest } from '../loaders/artifact-fetcher.js';
 import type { ManifestFile } from '../sources/manifest.js';
 import { recordMatches, type ArtifactStore, type FileKey } from './artifact-store.js';
-import { downloadArtifact, type RetryOptions } from './artifact-download.js';
+import { chunkBytesFor, downloadArtifact, type RetryOptions } from './artifact-download.js';
 import type { DownloadProgressTracker } from './download-progress.js';
 import { withFileLock } from './file-lock.js';
 import type { StorageBudget } from './storage-budget.js';
@@ -73,10 +76,13 @@ export class StoringArtifactFetcher implements ArtifactFetcher {
     const where = `${describeServable(model, version)} file "${file.path}"`;
     await store.touchVersion(model, version, versionFiles);
     const stored = await store.file(key);
-    const bytes = recordMatches(stored, file) && stored.complete ? await store.readFile(key) : await this.#download(request, store, key, where, versionFiles);
+    const fromStore = recordMatches(stored, file) && stored.complete;
+    const bytes = fromStore ? await store.readFile(key) : await this.#download(request, store, key, where, versionFiles);
+    // A download verified each segment as it arrived (when the manifest lists them); what the store gives back is digested whole.
+    const segmentsVerified = !fromStore && file.segments !== undefined;
     progress.update(model, version, file.path, 'verifying', file.size);
     try {
-      await verifyArtifact(bytes, file, where, { model, version });
+      await (segmentsVerified ? verifySize : verifyArtifact)(bytes, file, where, { model, version });
     } catch (error) {
       await store.deleteFile(key);
       throw error;
@@ -127,7 +133,7 @@ async function missingBytes(store: ArtifactStore, model: string, version: number
   let missing = 0;
   for (const f of files) {
     const record = await store.file({ model, version, path: f.path });
-    missing += recordMatches(record, f) && (record.complete || record.chunkBytes === chunkBytes) ? f.size - record.storedBytes : f.size;
+    missing += recordMatches(record, f) && (record.complete || record.chunkBytes === chunkBytesFor(f, chunkBytes)) ? f.size - record.storedBytes : f.size;
   }
   return missing;
 }

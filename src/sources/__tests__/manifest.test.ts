@@ -82,6 +82,9 @@ describe('parseManifest', () => {
     ['a short digest', withEdit((m) => (m.versions[0].files[0].sha256 = 'a'.repeat(63))), /versions\[0\]\.files\[0\]\.sha256 must be 64 lower-case hex digits/],
     ['an onnx version without model.onnx', withEdit((m) => (m.versions[0].files = [{ path: 'weights.bin', size: 1, sha256: SHA }])), /versions\[0\] is kind "onnx" but its files are weights\.bin/],
     ['a table version whose files are a model', withEdit((m) => (m.versions[1].files = [onnxFile])), /versions\[1\] is kind "table" but its files are model\.onnx/],
+    ['segments with a segment below 64 KiB', withEdit((m) => (m.versions[0].files[0].segments = { bytes: 1024, sha256: [SHA, SHA] })), /versions\[0\]\.files\[0\]\.segments\.bytes must be an integer ≥ 65536, got 1024/],
+    ['segments that do not cover the file', withEdit((m) => (m.versions[0].files[0] = { ...m.versions[0].files[0], size: 200_000, segments: { bytes: 65536, sha256: [SHA, SHA] } })), /segments\.sha256 must list 4 digests \(one per 65536-byte segment of 200000 bytes\)/],
+    ['a malformed segment digest', withEdit((m) => (m.versions[0].files[0] = { ...m.versions[0].files[0], size: 70_000, segments: { bytes: 65536, sha256: [SHA, 'x'] } })), /segments\.sha256\[1\] must be 64 lower-case hex digits/],
     ['labels that are an array', withEdit((m) => (m.labels = [1])), /labels must be an object of label → version/],
     ['labels that are null', withEdit((m) => (m.labels = null)), /labels must be an object/],
   ];
@@ -92,6 +95,13 @@ describe('parseManifest', () => {
     expect(error.model).toBe('vad');
     expect(error.message).toMatch(/^model "vad": invalid manifest: /);
     expect(error.message).toMatch(message);
+  });
+
+  it('accepts a file with segment digests and keeps them, and one without (older manifests)', () => {
+    const segmented = { path: 'model.onnx', size: 150_000, sha256: SHA, segments: { bytes: 65536, sha256: [SHA, SHA, 'b'.repeat(64)] } };
+    const manifest = parseManifest(withEdit((m) => (m.versions[0].files[0] = segmented)), 'vad');
+    expect(manifest.versions[0]!.files[0]).toEqual(segmented);
+    expect(manifest.versions[0]!.files[1]!.segments).toBeUndefined();
   });
 
   it('rejects a malformed label name or label target, naming the label', () => {

@@ -98,4 +98,77 @@ describe('downloadArtifact', () => {
     expect(server.requests.at(-1)?.range).toBeNull();
     expect(await store.readFile(key)).toEqual(other);
   });
+
+  describe('with segment digests in the manifest', () => {
+    const SEGMENT = 2 * CHUNK;
+    const digests = async (data: Uint8Array) => {
+      const out = [];
+      for (let at = 0; at < data.byteLength; at += SEGMENT) out.push(await sha256Hex(data.subarray(at, at + SEGMENT)));
+      return out;
+    };
+    let into: Uint8Array;
+
+    beforeEach(async () => {
+      file = { ...file, segments: { bytes: SEGMENT, sha256: await digests(bytes) } } as typeof file;
+      into = new Uint8Array(bytes.byteLength);
+    });
+
+    const downloadInto = (retry = { maxRetries: 3, backoffMs: 0 }) =>
+      downloadArtifact({ store, key, url: URL_, file, chunkBytes: CHUNK, retry, fetch: server.fetch, where: 'test file', into });
+
+    it('stores the file in chunks of one segment, whatever chunk size is configured', async () => {
+      const record = await downloadInto();
+      expect(record).toMatchObject({ complete: true, chunkBytes: SEGMENT, chunks: 3, storedBytes: bytes.byteLength });
+      expect(into).toEqual(bytes);
+      expect(await store.readFile(key)).toEqual(bytes);
+    });
+
+    it('a corrupt segment mid-download is DATA_LOSS naming it; the segments before it stay stored, it does not', async () => {
+      const corrupt = bytes.slice();
+      corrupt[SEGMENT + 17] = corrupt[SEGMENT + 17]! ^ 0xff;
+      server.put(URL_, corrupt);
+      const error = await downloadInto().catch((e) => e);
+      expect(error).toBeInstanceOf(ServingError);
+      expect(error).toMatchObject({ code: 'DATA_LOSS', model: 'm', version: 1, data: { segment: 1 } });
+      expect(error.message).toMatch(/test file: bytes 8192–16383 \(segment 1\) have SHA-256 [0-9a-f]{64}, the manifest says [0-9a-f]{64}/);
+      expect(server.requests).toHaveLength(1);
+      const stored = await store.file(key);
+      expect(stored).toMatchObject({ chunks: 1, storedBytes: SEGMENT, complete: false });
+      expect(await store.readFile(key)).toEqual(bytes.subarray(0, SEGMENT));
+    });
+
+    it('after a corrupt segment, the next download resumes at that segment boundary', async () => {
+      const corrupt = bytes.slice();
+      corrupt[2 * SEGMENT + 5] = corrupt[2 * SEGMENT + 5]! ^ 0xff;
+      server.put(URL_, corrupt);
+      await expect(downloadInto()).rejects.toMatchObject({ code: 'DATA_LOSS' });
+      server.put(URL_, bytes);
+      into = new Uint8Array(bytes.byteLength);
+      await downloadInto();
+      expect(server.requests.at(-1)?.range).toBe(`bytes=${2 * SEGMENT}-`);
+      expect(into).toEqual(bytes);
+    });
+
+    it('resumes a cut body with Range from the last whole segment', async () => {
+      server.fault(URL_, { cutAfterBytes: SEGMENT + CHUNK + 100, times: 1 });
+      await downloadInto();
+      expect(server.requests.map((r) => [r.range, r.status])).toEqual([[null, 200], [`bytes=${SEGMENT}-`, 206]]);
+      expect(into).toEqual(bytes);
+    });
+
+    it('starts over when a segment stored by an earlier attempt no longer matches its digest', async () => {
+      server.fault(URL_, { cutAfterBytes: 2 * SEGMENT + 10 });
+      await expect(downloadInto({ maxRetries: 0, backoffMs: 0 })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      const record = (await store.file(key))!;
+      expect(record.chunks).toBe(2);
+      // The store lost bytes of segment 0 since (disk corruption, a bug elsewhere).
+      await store.putChunk({ ...record, chunks: 1, storedBytes: SEGMENT }, 0, new Uint8Array(SEGMENT));
+      server.fault(URL_);
+      into = new Uint8Array(bytes.byteLength);
+      await downloadInto();
+      expect(server.requests.at(-1)?.range).toBeNull();
+      expect(into).toEqual(bytes);
+      expect(await store.readFile(key)).toEqual(bytes);
+    });
+  });
 });
