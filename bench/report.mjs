@@ -33,7 +33,7 @@ export function targetsOf(r) {
   if (startup?.warm) ratio('warm start / ORT create-from-buffer + first run', startup.warm.medianMs / startup.ort.medianMs, '≤ 1.2');
   if (newRunner?.browserving) ratio('time to AVAILABLE in a new runner, warm store / ORT create-from-buffer', newRunner.browserving.medianMs / newRunner.raw.medianMs, '≤ 1.2');
   if (download?.store) {
-    ratio('download into store / raw fetch throughput', download.store.mibPerS / download.raw.mibPerS, '≥ 0.8');
+    ratio('download into store / raw fetch throughput', download.store.mibPerS / download.raw.mibPerS, '≥ 0.9');
     if (download.store.peakHeapBytes) ratio('peak heap during load / artifact size', download.store.peakHeapBytes / download.bytes, '≤ 1.5');
   }
   if (memory?.beforeBytes) {
