@@ -80,7 +80,7 @@ function describe(error: unknown): string {
 
 async function main(): Promise<void> {
   const reportError = (message: string) => log.note(message, 'error');
-  log.note(`createServing(): ${modelNames.join(', ')} from ${config.models[0]?.basePath.replace(/[^/]+$/, '') ?? '—'}, polled every ${config.pollIntervalMs / 1000} s`);
+  log.note(`createServing(): ${modelNames.join(', ')} from ${config.models[0]?.basePath?.replace(/[^/]+$/, '') ?? '—'}, polled every ${config.pollIntervalMs / 1000} s`);
   const serving = await createServing(servingOptions(config, onEvent));
   log.note('the control worker is up; models load in the background');
   document.body.dataset.started = 'true';

@@ -72,8 +72,8 @@ export type ExecutionProvider = 'webgpu' | 'wasm';
 export interface ModelConfig {
   /** The name clients ask for. */
   readonly name: string;
-  /** URL of the model's repository: `<basePath>/manifest.json`, `<basePath>/<version>/<files>`. Relative URLs resolve against the page. */
-  readonly basePath: string;
+  /** URL of the model's repository: `<basePath>/manifest.json`, `<basePath>/<version>/<files>`. Relative URLs resolve against the page. Required unless `placement` is `remote`. */
+  readonly basePath?: string;
   /** Which versions found in the repository to serve. @defaultValue `{ latest: { numVersions: 1 } }` */
   readonly modelVersionPolicy?: ModelVersionPolicy;
   /** Label → version, e.g. `{ stable: 1, canary: 2 }`. Merged over labels in the manifest; config wins. */
@@ -110,6 +110,40 @@ export interface ModelConfig {
   readonly maxRunMs?: number;
   /** Handed to the loader of the model's platform (an app's platform reads it as `version.config`); structured-cloneable. */
   readonly platformConfig?: unknown;
+  /** A remote TF Serving or KServe endpoint serving this model: where `placement` may send its requests. */
+  readonly remote?: RemoteEndpointConfig;
+  /**
+   * Where the model's requests run. `local` (default): in this page's runners. `remote`: on
+   * `remote` only; the versions, their signatures and readiness come from the endpoint.
+   * `prefer-local`: locally, and on `remote` while the local version cannot serve (its load
+   * failed, it does not fit `resourceBudgetBytes`, its runner died and is not back yet).
+   * `prefer-remote`: on `remote` while it answers, locally when it is unreachable or failing.
+   * With `prefer-*` the versions come from `basePath` and the endpoint must serve the same
+   * version numbers. @defaultValue 'local'
+   */
+  readonly placement?: Placement;
+}
+
+/** Where a model's requests run; see `ModelConfig.placement`. */
+export type Placement = 'local' | 'prefer-local' | 'remote' | 'prefer-remote';
+
+/** A remote TF Serving (REST API) or KServe (Open Inference Protocol v2, REST) endpoint. */
+export interface RemoteEndpointConfig {
+  /** The server's root, e.g. `https://tfs.example.com:8501` (TF Serving's --rest_api_port) or an InferenceService's URL. The only origin contacted for this model. */
+  readonly url: string;
+  readonly protocol: 'tfserving' | 'kserve-v2';
+  /** The model's name on the endpoint. @defaultValue the model's `name` */
+  readonly model?: string;
+  /** Sent with every request to the endpoint (e.g. `Authorization`). Nothing else is added. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Whether cookies and HTTP auth go along (fetch's `credentials`). @defaultValue 'omit' */
+  readonly credentials?: 'omit' | 'same-origin' | 'include';
+  /** Longest wait for one request to the endpoint; DEADLINE_EXCEEDED after. A request's own `timeoutMs` applies too. @defaultValue 30000 */
+  readonly timeoutMs?: number;
+  /** KServe: send and receive tensors with the binary tensor extension when the server lists it. @defaultValue true */
+  readonly binary?: boolean;
+  /** How often the endpoint's versions are read (`remote`), and how often an endpoint found failing is asked again (`prefer-*`). @defaultValue the server's `pollIntervalMs`, at most 5000 for the re-check */
+  readonly probeIntervalMs?: number;
 }
 
 /**
@@ -303,6 +337,8 @@ export interface ModelMetrics {
   readonly latency: LatencySummary;
   /** Present once a batching-enabled version of the model has run. */
   readonly batching?: BatchingMetrics;
+  /** Requests by where they ran (`ModelConfig.placement`), failed ones included; present once a request went to a remote endpoint. */
+  readonly placements?: { readonly local: number; readonly remote: number };
 }
 
 /** What batching did, over every batched session run of a model. */
@@ -414,6 +450,8 @@ export interface Route {
   readonly version: number;
   /** What the servable answers. */
   readonly apis: readonly ServableApi[];
+  /** `remote`: the servable forwards to a remote endpoint (`ModelConfig.placement`); absent: local. */
+  readonly placement?: 'local' | 'remote';
 }
 
 /** A runner's life as events report it. */

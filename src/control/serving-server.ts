@@ -308,7 +308,9 @@ export class ServingServer extends Subscribable<ServingEvent> {
     this.#models = new Map(config.models.map((m) => [m.name, m]));
     for (const model of this.#labels.models()) if (!this.#models.has(model)) this.#labels.delete(model);
     for (const model of config.models) this.#updateDesiredLabels(model.name);
-    await this.#source.configure(config.models.map((m) => ({ name: m.name, basePath: m.basePath, modelVersionPolicy: m.modelVersionPolicy as ModelVersionPolicy })));
+    // A model placed only remotely has no repository: its versions come from its endpoint.
+    const local = config.models.filter((m): m is ModelConfig & { basePath: string } => m.basePath !== undefined && m.placement !== 'remote');
+    await this.#source.configure(local.map((m) => ({ name: m.name, basePath: m.basePath, modelVersionPolicy: m.modelVersionPolicy as ModelVersionPolicy })));
   }
 
   #checkLabelTargets(model: ModelConfig): void {
