@@ -94,9 +94,10 @@ export class DataPlane {
   async predict(request: CheckedPredict): Promise<PredictResponse> {
     const { model, deadline } = request;
     const started = performance.now();
+    let route: Route | undefined;
     try {
       const found = this.#route(request, 'predict');
-      let route = found instanceof Promise ? await found : found;
+      route = found instanceof Promise ? await found : found;
       let inputs = request.inputs;
       let transfer = request.transfer;
       for (let moves = 0; ; moves += 1) {
@@ -104,6 +105,7 @@ export class DataPlane {
         if (!(result instanceof Moved)) {
           const ms = performance.now() - started;
           this.metrics.recordRequest(model, ms);
+          this.metrics.recordPlacement(model, route.placement);
           this.latencies.record({ model, version: result.version, api: 'predict', entrypoint: 'JS' }, ms * 1000);
           return result;
         }
@@ -113,6 +115,7 @@ export class DataPlane {
         route = await this.#route(request, 'predict', true);
       }
     } catch (error) {
+      if (route) this.metrics.recordPlacement(model, route.placement);
       throw this.#failed(model, started, error);
     } finally {
       deadline.clear();

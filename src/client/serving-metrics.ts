@@ -17,9 +17,18 @@ class ModelCounters {
   recorded = 0;
   latencySum = 0;
   batching: { batches: number; requests: number; rows: number; maxBatchSize: number; paddingRows: number } | undefined;
+  placements: { local: number; remote: number } | undefined;
+  localRequests = 0;
 
   snapshot(): ModelMetrics {
-    return { requests: this.requests, errors: { ...this.errors }, runs: this.runs, latency: this.#latency(), ...(this.batching ? { batching: this.#batching(this.batching) } : {}) };
+    return {
+      requests: this.requests,
+      errors: { ...this.errors },
+      runs: this.runs,
+      latency: this.#latency(),
+      ...(this.batching ? { batching: this.#batching(this.batching) } : {}),
+      ...(this.placements ? { placements: { ...this.placements } } : {}),
+    };
   }
 
   #batching(b: NonNullable<ModelCounters['batching']>): BatchingMetrics {
@@ -58,6 +67,17 @@ export class ServingMetrics {
     c.latencies[c.recorded % WINDOW] = latencyMs;
     c.recorded += 1;
     c.latencySum += latencyMs;
+  }
+
+  /** Records where a prediction ran (the route's `placement`; absent: local). Counted per placement once a model has sent one remotely. */
+  recordPlacement(model: string, placement: 'local' | 'remote' | undefined): void {
+    const c = this.#of(model);
+    if (placement !== 'remote' && !c.placements) {
+      c.localRequests += 1;
+      return;
+    }
+    c.placements ??= { local: c.localRequests, remote: 0 };
+    c.placements[placement ?? 'local'] += 1;
   }
 
   /** Records one session run; `batch` when the batching layer made it. */

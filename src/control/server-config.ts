@@ -11,6 +11,7 @@ import type { ExecutionProvider, ModelConfig, ModelServerConfig, ServerOptions, 
 import { MIN_CHUNK_BYTES } from '../storage/artifact-storage.js';
 import { describeValue } from '../core/describe-value.js';
 import { BUILTIN_PLATFORMS, PLATFORM_NAME_PATTERN } from '../sources/manifest.js';
+import { validatePlacement } from './remote-placement.js';
 
 const PROVIDERS: readonly ExecutionProvider[] = ['webgpu', 'wasm'];
 
@@ -29,7 +30,7 @@ export function validateModelServerConfig(config: unknown): ModelServerConfig {
     const name = m.name;
     if (seen.has(name)) fail(`model "${name}" is configured twice`, name);
     seen.add(name);
-    if (typeof m.basePath !== 'string' || !URL.canParse(m.basePath)) fail(`model "${name}": basePath must be an absolute URL, got ${describeValue(m.basePath)}`, name);
+    validatePlacement({ ...m, name });
     const policy = m.modelVersionPolicy ?? DEFAULT_MODEL_VERSION_POLICY;
     validateModelVersionPolicy(name, policy);
     if (m.versionLabels !== undefined) {
@@ -48,7 +49,7 @@ export function validateModelServerConfig(config: unknown): ModelServerConfig {
     }
     if (m.runnerGroup !== undefined && (typeof m.runnerGroup !== 'string' || m.runnerGroup === '')) fail(`model "${name}": runnerGroup must be a non-empty string, got ${describeValue(m.runnerGroup)}`, name);
     if (m.maxRunMs !== undefined && !(typeof m.maxRunMs === 'number' && m.maxRunMs > 0 && Number.isFinite(m.maxRunMs))) fail(`model "${name}": maxRunMs must be a positive number of milliseconds, got ${describeValue(m.maxRunMs)}`, name);
-    return { ...m, name, basePath: m.basePath!, modelVersionPolicy: policy };
+    return { ...m, name, modelVersionPolicy: policy };
   });
   return { models };
 }
@@ -84,7 +85,7 @@ export function validatePlatforms(platforms: unknown): Readonly<Record<string, s
   const resolved: Record<string, string> = {};
   for (const [name, url] of Object.entries(platforms)) {
     if (!PLATFORM_NAME_PATTERN.test(name)) fail(`platforms: "${name}" is not a platform name (lower-case letters, digits, - and _, starting with a letter)`);
-    if ((BUILTIN_PLATFORMS as readonly string[]).includes(name)) fail(`platforms: "${name}" is built in; give your platform another name`);
+    if ([...BUILTIN_PLATFORMS, 'remote'].includes(name)) fail(`platforms: "${name}" is built in; give your platform another name`);
     const href = url instanceof URL ? url.href : typeof url === 'string' && URL.canParse(url) ? new URL(url).href : undefined;
     if (!href) fail(`platforms.${name} must be the absolute URL of its module (e.g. new URL('./${name}-platform.js', import.meta.url)), got ${describeValue(url)}`);
     resolved[name] = href!;

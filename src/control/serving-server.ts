@@ -39,6 +39,8 @@ import type {
   VersionSelector,
 } from '../protocol.js';
 import { RepositorySource } from '../sources/repository-source.js';
+import { RemoteSource } from '../sources/remote-source.js';
+import { remoteLoadOptions } from './remote-placement.js';
 import { ArtifactStorage } from '../storage/artifact-storage.js';
 import type { Manifest } from '../sources/manifest.js';
 import { describeValue } from '../core/describe-value.js';
@@ -67,6 +69,7 @@ export class ServingServer extends Subscribable<ServingEvent> {
   readonly #manager: AspiredVersionsManager;
   readonly #monitor: ServableStateMonitor;
   readonly #source: RepositorySource;
+  readonly #remoteSource: RemoteSource;
   readonly #storage: ArtifactStorage;
   readonly #labels = new VersionLabels();
   readonly #supervisor: RunnerSupervisor;
@@ -101,6 +104,11 @@ export class ServingServer extends Subscribable<ServingEvent> {
       onStatus: (model, status) => this.emit({ type: 'repository', model, status }),
       manifestCache: this.#storage,
     });
+    this.#remoteSource = new RemoteSource({
+      pollIntervalMs: options.pollIntervalMs ?? 30_000,
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      onStatus: (model, status) => this.emit({ type: 'repository', model, status }),
+    });
     const adapter = new ServableLoaderAdapter({
       supervision: this.#supervisor,
       fetcher: deps.fetcher ?? this.#storage.fetcher,
@@ -115,10 +123,13 @@ export class ServingServer extends Subscribable<ServingEvent> {
           ...(config?.platformConfig !== undefined ? { platformConfig: config.platformConfig } : {}),
           // Validated with the config already; this fills in the defaults.
           ...(config?.batching ? { batching: validateBatchingConfig(model, config.batching) } : {}),
+          // A model placed on its endpoint: its versions' loaders place the `remote` platform's servable.
+          ...(config?.placement === 'remote' ? remoteLoadOptions(config) : {}),
         };
       },
     });
     connectSourceToTarget(this.#source, adapter);
+    connectSourceToTarget(this.#remoteSource, adapter);
     connectSourceToTarget(adapter, this.#manager);
     this.#monitor.subscribe((state) => {
       if (state.state === 'AVAILABLE' || state.state === 'END') this.#refreshLabels(state.id.name);
@@ -163,7 +174,7 @@ export class ServingServer extends Subscribable<ServingEvent> {
   /** Resolves when every configured model has been polled and its loads and unloads have settled. */
   async waitForModels(timeoutMs?: number): Promise<void> {
     const settled = (async () => {
-      await this.#source.pollAll();
+      await Promise.all([this.#source.pollAll(), this.#remoteSource.pollAll()]);
       await this.#manager.settled();
     })();
     if (timeoutMs === undefined) return settled;
@@ -188,7 +199,7 @@ export class ServingServer extends Subscribable<ServingEvent> {
   /** Every known version of `model` with its state, health, labels and provider. Rejects with NOT_FOUND for an unknown model. */
   status(model: string): ModelStatus {
     const states = this.#monitor.getVersionStates(model);
-    const repository = this.#source.status(model);
+    const repository = this.#source.status(model) ?? this.#remoteSource.status(model);
     if (!this.#models.has(model) && states.length === 0) throw this.#unknownModel(model);
     return {
       model,
@@ -237,8 +248,8 @@ export class ServingServer extends Subscribable<ServingEvent> {
     await this.#apply(validated);
   }
 
-  pollNow(): Promise<void> {
-    return this.#source.pollAll();
+  async pollNow(): Promise<void> {
+    await Promise.all([this.#source.pollAll(), this.#remoteSource.pollAll()]);
   }
 
   /** The runtime's description of an AVAILABLE version is current (runner, restarts); others keep what the monitor saw. */
@@ -295,6 +306,7 @@ export class ServingServer extends Subscribable<ServingEvent> {
     if (this.#closed) return;
     this.#closed = true;
     this.#source.stop();
+    this.#remoteSource.stop();
     await this.#manager.close();
     this.#storage.close();
   }
@@ -310,7 +322,11 @@ export class ServingServer extends Subscribable<ServingEvent> {
     for (const model of config.models) this.#updateDesiredLabels(model.name);
     // A model placed only remotely has no repository: its versions come from its endpoint.
     const local = config.models.filter((m): m is ModelConfig & { basePath: string } => m.basePath !== undefined && m.placement !== 'remote');
-    await this.#source.configure(local.map((m) => ({ name: m.name, basePath: m.basePath, modelVersionPolicy: m.modelVersionPolicy as ModelVersionPolicy })));
+    const remote = config.models.filter((m): m is ModelConfig & { remote: NonNullable<ModelConfig['remote']> } => m.placement === 'remote' && m.remote !== undefined);
+    await Promise.all([
+      this.#source.configure(local.map((m) => ({ name: m.name, basePath: m.basePath, modelVersionPolicy: m.modelVersionPolicy as ModelVersionPolicy }))),
+      this.#remoteSource.configure(remote.map((m) => ({ name: m.name, remote: m.remote, modelVersionPolicy: m.modelVersionPolicy as ModelVersionPolicy }))),
+    ]);
   }
 
   #checkLabelTargets(model: ModelConfig): void {
@@ -400,10 +416,11 @@ export class ServingServer extends Subscribable<ServingEvent> {
 
   /** A model whose repository cannot be read says so in every NOT_FOUND / UNAVAILABLE about it: that is the cause, not the symptom. */
   #withRepositoryCause(model: string, error: ServingError): ServingError {
-    const repository = this.#source.status(model);
+    const remote = this.#remoteSource.status(model);
+    const repository = this.#source.status(model) ?? remote;
     if (!repository?.error || (error.code !== 'NOT_FOUND' && error.code !== 'UNAVAILABLE')) return error;
     const cause = repository.error.message.replace(`model "${model}": `, '');
-    const hint = repository.fromCache ? '' : ` — check the model's basePath (${repository.basePath}) and that its manifest.json was written (npx browserving manifest <dir>)`;
+    const hint = remote ? ` — check the model's remote.url (${remote.basePath}) and remote.protocol` : repository.fromCache ? '' : ` — check the model's basePath (${repository.basePath}) and that its manifest.json was written (npx browserving manifest <dir>)`;
     const wrapped = new ServingError(error.code, `${error.message}; its repository cannot be read: ${cause}${hint}`, error);
     if (error.stack !== undefined) wrapped.stack = error.stack;
     return wrapped;

@@ -27,6 +27,7 @@ import type { RunnerLoadSpec } from '../protocol/runner.js';
 import { importPlatform } from '../platforms/import-platform.js';
 import { platformError } from '../platforms/platform-error.js';
 import type { PlatformModule, PlatformVersion, ServableApi } from '../platforms/platform.js';
+import { remotePlatform } from '../platforms/remote/remote-platform.js';
 import { tablePlatform } from '../platforms/table/table-platform.js';
 import { WARMUP_FILE, externalDataFiles, fileUrl, type ManifestFile, type ManifestVersion } from '../sources/manifest.js';
 import type { ArtifactFetcher } from './artifact-fetcher.js';
@@ -169,7 +170,8 @@ export class RunnerLoader implements Loader<RunnerServable> {
 
   /** The route while placed; undefined while restarting or given up. */
   get currentRoute(): Route | undefined {
-    return this.#placement ? { runner: this.#placement.runner, key: this.#key, version: this.#options.id.version, apis: this.#placement.apis } : undefined;
+    if (!this.#placement) return undefined;
+    return { runner: this.#placement.runner, key: this.#key, version: this.#options.id.version, apis: this.#placement.apis, ...(this.platform === 'remote' ? { placement: 'remote' as const } : {}) };
   }
 
   describe(): ServableDescription {
@@ -265,6 +267,7 @@ export class RunnerLoader implements Loader<RunnerServable> {
   async #platformModule(): Promise<PlatformModule> {
     const { entry, id, platformModules } = this.#options;
     if (entry.platform === 'table') return tablePlatform;
+    if (entry.platform === 'remote') return remotePlatform;
     const url = platformModules?.[entry.platform];
     const details = { model: id.name, version: id.version };
     if (!url) {
@@ -310,18 +313,19 @@ export class RunnerLoader implements Loader<RunnerServable> {
     const fileBytes: { path: string; data: Uint8Array }[] = [];
     for (const file of files) fileBytes.push({ path: file.path, data: await read(file) });
     const moduleUrl = platformModules?.[entry.platform];
-    if (entry.platform !== 'onnx' && entry.platform !== 'table' && !moduleUrl) await this.#platformModule(); // throws, naming the fix
+    const builtIn = entry.platform === 'onnx' || entry.platform === 'table' || entry.platform === 'remote';
+    if (!builtIn && !moduleUrl) await this.#platformModule(); // throws, naming the fix
     return {
       key: this.#key,
       model: id.name,
       version: id.version,
       platform: entry.platform,
-      ...(moduleUrl && !onnx && entry.platform !== 'table' ? { moduleUrl } : {}),
+      ...(moduleUrl && !builtIn ? { moduleUrl } : {}),
       ...(platformConfig !== undefined ? { platformConfig } : {}),
       files: fileBytes,
       externalData: externalDataFiles(entry).map((f) => f.path),
-      // A table needs no ORT: it runs in the smaller WASM-only runner.
-      providers: entry.platform === 'table' ? ['wasm'] : executionProviders,
+      // A table or a remote endpoint needs no ORT: it runs in the smaller WASM-only runner.
+      providers: entry.platform === 'table' || entry.platform === 'remote' ? ['wasm'] : executionProviders,
       warmupRuns: onnx ? warmupRuns : 0,
       ...(batching ? { batching } : {}),
       ...(maxRunMs !== undefined ? { maxRunMs } : {}),

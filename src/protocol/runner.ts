@@ -20,7 +20,9 @@
  *
  *   predict                  main → { k: 'p', id, s, i, o? }  (several in one task: { k: 'many', m: [...] })
  *                            runner → { k: 'ok', id, value: outputs, n? } | { k: 'err', id, error }
- *                                     | { k: 'moved', id } when `s` is not (or no longer) hosted:
+ *                                     | { k: 'moved', id } when `s` is not (or no longer) hosted,
+ *                                       or is a remote servable whose endpoint failed while the
+ *                                       control worker moved its model to the local version:
  *                            the client asks the control plane for the route again and re-sends.
  *   call                     main → { k: 'c', id, s, m, a }: `lookup`, or a method of a platform's servable
  *                            runner → { k: 'ok', id, value } | { k: 'err', id, error } | { k: 'moved', id, i: a }

@@ -15,6 +15,7 @@ import { isTensorType } from '../loaders/tensor-types.js';
 import { importPlatform } from '../platforms/import-platform.js';
 import { platformError } from '../platforms/platform-error.js';
 import { servableApis, type PlatformLoader, type PlatformModule, type PlatformOnnxSession, type PlatformServable, type PlatformVersion, type ServableApi } from '../platforms/platform.js';
+import { remotePlatform } from '../platforms/remote/remote-platform.js';
 import { tablePlatform } from '../platforms/table/table-platform.js';
 import type { Signature, TensorData } from '../protocol.js';
 import type { RunnerLoadSpec } from '../protocol/runner.js';
@@ -23,7 +24,7 @@ import { OnnxServable } from './onnx-servable.js';
 import type { OrtRuntime } from './ort-runtime.js';
 import type { RunQueue } from './run-queue.js';
 
-const BUILT_IN: Readonly<Record<string, PlatformModule>> = { table: tablePlatform };
+const BUILT_IN: Readonly<Record<string, PlatformModule>> = { table: tablePlatform, remote: remotePlatform };
 
 export interface PlatformHostDeps {
   /** The runner's onnxruntime-web instance, made on first use. */

@@ -140,7 +140,9 @@ export class RunnerServer {
       },
       (error: unknown) => {
         done();
-        this.#outbox.push({ k: 'err', id: m.id, error: this.#runFailure(servable, error).toJSON() });
+        // A remote servable whose endpoint failed, with the model served elsewhere: the client re-routes (remote-platform.ts).
+        if ((error as { data?: { failover?: unknown } } | null)?.data?.failover === true) this.#outbox.push({ k: 'moved', id: m.id, i: m.i }, safeTransferables(m.i));
+        else this.#outbox.push({ k: 'err', id: m.id, error: this.#runFailure(servable, error).toJSON() });
       },
     );
   }

@@ -1,0 +1,108 @@
+/**
+ * A remote TF Serving / KServe endpoint as a placement, in Chromium: the test server
+ * (scripts/remote-server.mjs: real models run by ORT in Node behind both protocols, on another
+ * origin, with CORS + CORP so this cross-origin isolated page may call it, faults injectable)
+ * serves `mlp` and `silero`; the page serves the same models from its repository. Outputs are
+ * compared between the two, since both run the same ONNX files.
+ */
+import { join } from 'node:path';
+import { MODELS_DIR } from '../scripts/models.mjs';
+import { startRemoteServer } from '../scripts/remote-server.mjs';
+import { test, expect, pageError, startServing, SILERO_FRAME } from './fixtures.js';
+
+let remote: Awaited<ReturnType<typeof startRemoteServer>>;
+
+test.beforeAll(async () => {
+  remote = await startRemoteServer({ models: { mlp: join(MODELS_DIR, 'mlp'), silero: join(MODELS_DIR, 'silero') } });
+});
+test.afterAll(() => remote?.close());
+test.beforeEach(() => {
+  remote.clearFault();
+  remote.resetLog();
+});
+
+/** Predicts `model` with the MLP's input (3 rows) in the page; resolves with the version and the outputs as plain numbers. */
+const predictMlp = `async ({ model, version }) => {
+  const x = { type: 'float32', dims: [3, 16], data: Float32Array.from({ length: 48 }, (_, i) => Math.sin(i)) };
+  const r = await window.serving.predict({ model, ...(version ? { version } : {}), inputs: { x } });
+  return { version: r.version, dims: r.outputs.y.dims, y: Array.from(r.outputs.y.data) };
+}`;
+
+for (const protocol of ['tfserving', 'kserve-v2'] as const) {
+  test(`placement "remote" (${protocol}): versions and signature come from the endpoint, predict gives the local numbers, status says provider remote`, async ({ harness }) => {
+    await startServing(harness, {
+      models: [
+        { name: 'mlp', placement: 'remote', remote: { url: remote.url, protocol } },
+        { name: 'vad', placement: 'remote', remote: { url: remote.url, protocol, model: 'silero' }, modelVersionPolicy: { all: {} }, versionLabels: { canary: 2 } },
+        { name: 'local', basePath: '/models/mlp' },
+      ],
+      executionProviders: ['wasm'],
+      pollIntervalMs: 0,
+    });
+    const remoteAnswer = await harness.evaluate(`(${predictMlp})({ model: 'mlp' })`);
+    const localAnswer = await harness.evaluate(`(${predictMlp})({ model: 'local' })`);
+    expect(remoteAnswer).toEqual(localAnswer);
+    const r = await harness.evaluate(async (frame) => {
+      const s = window.serving;
+      const inputs = (0, eval)(frame)(true);
+      const canary = await s.predict({ model: 'vad', label: 'canary', inputs });
+      return {
+        status: await s.status('vad'),
+        metadata: await s.metadata('mlp'),
+        canary: { version: canary.version, dims: canary.outputs.output!.dims },
+        metrics: (await s.metrics()).models,
+        runners: s.debug.runners(),
+      };
+    }, SILERO_FRAME);
+    expect(r.status.versions.map((v) => [v.version, v.state, v.description?.provider])).toEqual([[2, 'AVAILABLE', 'remote'], [1, 'AVAILABLE', 'remote']]);
+    expect(r.status.versions[0]!.description).toMatchObject({ platform: 'remote', endpoint: remote.url, protocol, remoteModel: 'silero' });
+    expect(r.status.repository).toMatchObject({ basePath: remote.url, versionsFound: [2, 1] });
+    expect(r.canary).toEqual({ version: 2, dims: [1, 1] });
+    expect(r.metadata).toMatchObject({ platform: 'remote', apis: ['predict'], signature: { inputs: [{ name: 'x', type: 'float32' }], outputs: [{ name: 'y', type: 'float32' }] } });
+    expect(r.metrics.mlp!.placements).toEqual({ local: 0, remote: 1 });
+    expect(r.metrics.local!.placements).toBeUndefined();
+    // Every remote version shares one WASM-only runner, which starts no ORT.
+    const remoteRunners = r.runners.filter((runner) => runner.servables.some((key) => key.includes('"mlp"') || key.includes('"vad"')));
+    expect(remoteRunners).toHaveLength(1);
+    expect(remoteRunners[0]!.variant).toBe('wasm');
+    expect(remote.log.predictions).toEqual({ mlp: 1, silero: 1 });
+    expect(remote.log.requests.some((line: string) => line.startsWith(protocol === 'tfserving' ? 'POST /v1/models/mlp/versions/1:predict' : 'POST /v2/models/mlp/versions/1/infer application/octet-stream'))).toBe(true);
+    expect(remote.log.authorization).toEqual([]);
+    expect(remote.log.cookie).toEqual([]);
+  });
+}
+
+test('remote errors are typed: a bad input is refused before sending; 5xx, a malformed body, a slow endpoint, a version it lacks', async ({ harness }) => {
+  await startServing(harness, {
+    models: [{ name: 'mlp', placement: 'remote', remote: { url: remote.url, protocol: 'tfserving', timeoutMs: 1000 } }],
+    executionProviders: ['wasm'],
+    pollIntervalMs: 0,
+  });
+  const bad = await pageError(harness, `() => window.serving.predict({ model: 'mlp', inputs: { x: { type: 'float32', dims: [1, 3], data: new Float32Array(3) } } })`);
+  expect(bad).toMatchObject({ code: 'INVALID_ARGUMENT', model: 'mlp', version: 1, input: 'x' });
+  expect(remote.log.predictions).toEqual({});
+
+  const call = `() => window.serving.predict({ model: 'mlp', inputs: { x: { type: 'float32', dims: [1, 16], data: new Float32Array(16) } } })`;
+  remote.setFault({ kind: 'status', status: 503, message: 'overloaded', times: 1 });
+  const unavailable = await pageError(harness, call);
+  expect(unavailable).toMatchObject({ code: 'UNAVAILABLE', model: 'mlp', version: 1 });
+  expect(unavailable.message).toContain('HTTP 503');
+  expect(unavailable.message).toContain('overloaded');
+
+  remote.setFault({ kind: 'malformed', times: 1 });
+  expect(await pageError(harness, call)).toMatchObject({ code: 'DATA_LOSS', model: 'mlp', version: 1 });
+
+  remote.setFault({ kind: 'slow', delayMs: 3000, times: 1 });
+  const slow = await pageError(harness, call);
+  expect(slow).toMatchObject({ code: 'DEADLINE_EXCEEDED', model: 'mlp' });
+  expect(slow.message).toContain('remote.timeoutMs (1000 ms)');
+
+  remote.setFault({ kind: 'slow', delayMs: 3000, times: 1 });
+  const deadline = await pageError(harness, `() => window.serving.predict({ model: 'mlp', timeoutMs: 100, inputs: { x: { type: 'float32', dims: [1, 16], data: new Float32Array(16) } } })`);
+  expect(deadline).toMatchObject({ code: 'DEADLINE_EXCEEDED', model: 'mlp' });
+
+  expect(await pageError(harness, `() => window.serving.predict({ model: 'mlp', version: 9, inputs: {} })`)).toMatchObject({ code: 'NOT_FOUND', model: 'mlp' });
+  // After all that, the endpoint serves again.
+  const ok = await harness.evaluate(`(${predictMlp})({ model: 'mlp' })`);
+  expect(ok).toMatchObject({ version: 1, dims: [3, 4] });
+});

@@ -1,0 +1,123 @@
+/**
+ * The built-in `remote` platform: a version whose servable forwards predictions to a remote TF
+ * Serving or KServe endpoint (`ModelConfig.remote`). It runs in a runner like any platform's
+ * servable — a WASM-only runner that never starts onnxruntime-web, shared by every remote
+ * version — so the main thread's data plane reaches it the way it reaches a local one.
+ *
+ * - `load()` asks the endpoint for the model's versions and the version's signature; a version
+ *   the endpoint does not serve fails the load with NOT_FOUND. The signature is the servable's:
+ *   requests are validated against it in the runner before anything is sent.
+ * - `predict()` sends the inputs with the caller's signal (its cancellation and deadline) and
+ *   `remote.timeoutMs`; failures are the client's typed ServingErrors.
+ * - Failover (`placement: 'prefer-*'`): when the endpoint itself fails (unreachable, HTTP 5xx,
+ *   its timeout, a malformed answer), the servable asks the control worker, on the placement
+ *   channel, whether the model can serve elsewhere (`RemoteFailoverMessage`). The control worker
+ *   marks the endpoint failing *before* it answers; if it says yes, the request is answered
+ *   `moved` (its inputs handed back) and the client re-routes it — to the local version — so the
+ *   failure costs no failed request. Otherwise the caller gets the error.
+ * - `estimateResources()` is 0 bytes: the model's memory is the endpoint's.
+ */
+import { ServingError, describeServable } from '../../core/serving-error.js';
+import type { RemoteEndpointConfig, Signature, TensorData } from '../../protocol.js';
+import type { PlatformModule, PlatformServable, PlatformVersion } from '../platform.js';
+import { RemoteClient } from './remote-client.js';
+
+/** `platformConfig` of a `remote` version, as the control worker writes it. */
+export interface RemotePlatformConfig {
+  readonly endpoint: RemoteEndpointConfig;
+  /** The model's name on the endpoint. */
+  readonly model: string;
+  /** BroadcastChannel to the control worker, for failover (`prefer-*` placements only). */
+  readonly channel?: string;
+}
+
+/**
+ * The failover exchange on `RemotePlatformConfig.channel`, in order:
+ *   runner  → { k: 'failing', id, model, version, reason }   the endpoint failed a request
+ *   control → { k: 'failover', id, failover }                  after marking the endpoint failing
+ */
+export type RemoteFailoverMessage =
+  | { readonly k: 'failing'; readonly id: string; readonly model: string; readonly version: number; readonly reason: string }
+  | { readonly k: 'failover'; readonly id: string; readonly failover: boolean };
+
+/** Data of the UNAVAILABLE a servable throws to have its request answered `moved`. */
+export const FAILOVER_DATA = { failover: true, retryable: true } as const;
+
+/** How long a failing request waits for the control worker's answer before it fails as it is. */
+const FAILOVER_ANSWER_MS = 2000;
+
+/** Codes that say the endpoint failed, not the request. */
+const ENDPOINT_FAILURES = new Set(['UNAVAILABLE', 'DATA_LOSS']);
+
+export const remotePlatform: PlatformModule = {
+  createLoader(version: PlatformVersion) {
+    const config = version.config as RemotePlatformConfig;
+    let failover: FailoverChannel | undefined;
+    return {
+      estimateResources: () => ({ bytes: 0 }),
+      load: ({ signal }) => {
+        failover = config.channel ? new FailoverChannel(config.channel) : undefined;
+        return loadRemote(version, config, failover, signal);
+      },
+      unload: () => failover?.close(),
+    };
+  },
+};
+
+async function loadRemote(version: PlatformVersion, config: RemotePlatformConfig, failover: FailoverChannel | undefined, signal: AbortSignal): Promise<PlatformServable> {
+  const client = new RemoteClient(config.endpoint, config.model);
+  const info = await client.info(signal);
+  if (!info.versions.includes(version.version)) {
+    throw new ServingError('NOT_FOUND', `${describeServable(version.model, version.version)}: remote endpoint ${client.endpoint} does not serve version ${version.version} of model "${config.model}" (it serves: ${info.versions.join(', ') || 'none'})`, { model: version.model, version: version.version });
+  }
+  const addressed = info.unversioned ? undefined : version.version;
+  const signature: Signature | undefined = await client.signature(addressed, signal);
+  const facts = { provider: 'remote', endpoint: client.endpoint, protocol: config.endpoint.protocol, ...(config.model !== version.model ? { remoteModel: config.model } : {}) };
+  return {
+    ...(signature ? { signature } : {}),
+    predict: async (inputs: Readonly<Record<string, TensorData>>, { signal, outputs }) => {
+      try {
+        return await client.predict(addressed, inputs, { signature, signal, ...(outputs ? { outputs } : {}) });
+      } catch (error) {
+        const failure = ServingError.from(error, { model: version.model, version: version.version });
+        if (!failover || signal.aborted || !(ENDPOINT_FAILURES.has(failure.code) || (failure.code === 'DEADLINE_EXCEEDED' && failure.data?.endpoint !== undefined))) throw failure;
+        if (!(await failover.ask(version.model, version.version, failure.message))) throw failure;
+        throw new ServingError('UNAVAILABLE', `${failure.message}; the request moves to the local version`, { model: version.model, version: version.version, data: FAILOVER_DATA });
+      }
+    },
+    describe: () => facts,
+  };
+}
+
+/** The runner's end of the failover channel. */
+class FailoverChannel {
+  readonly #channel: BroadcastChannel;
+  readonly #waiting = new Map<string, (failover: boolean) => void>();
+
+  constructor(name: string) {
+    this.#channel = new BroadcastChannel(name);
+    this.#channel.onmessage = (event: MessageEvent<RemoteFailoverMessage>) => {
+      if (event.data?.k !== 'failover') return;
+      this.#waiting.get(event.data.id)?.(event.data.failover);
+    };
+  }
+
+  /** Whether the control worker moved the model's requests elsewhere (no, when it does not answer in time). */
+  ask(model: string, version: number, reason: string): Promise<boolean> {
+    const id = crypto.randomUUID();
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => answer(false), FAILOVER_ANSWER_MS);
+      const answer = (failover: boolean) => {
+        clearTimeout(timer);
+        this.#waiting.delete(id);
+        resolve(failover);
+      };
+      this.#waiting.set(id, answer);
+      this.#channel.postMessage({ k: 'failing', id, model, version, reason } satisfies RemoteFailoverMessage);
+    });
+  }
+
+  close(): void {
+    this.#channel.close();
+  }
+}
