@@ -106,3 +106,123 @@ test('remote errors are typed: a bad input is refused before sending; 5xx, a mal
   const ok = await harness.evaluate(`(${predictMlp})({ model: 'mlp' })`);
   expect(ok).toMatchObject({ version: 1, dims: [3, 4] });
 });
+
+/** The MLP's answer for `predictMlp`'s input, from the test server's session run directly (no HTTP, no codec). */
+async function mlpReference(): Promise<{ dims: number[]; y: number[] }> {
+  const outputs = await remote.reference('mlp', 1, { x: { type: 'float32', dims: [3, 16], data: Float32Array.from({ length: 48 }, (_, i) => Math.sin(i)) } });
+  return { dims: outputs.y!.dims, y: Array.from(outputs.y!.data as Float32Array) };
+}
+
+const preferLocal = (extra: Record<string, unknown> = {}) => ({ name: 'mlp', basePath: '/models/mlp', placement: 'prefer-local' as const, remote: { url: remote.url, protocol: 'kserve-v2' as const, probeIntervalMs: 200 }, ...extra });
+
+test('prefer-local: a model over the memory budget is served remotely, with the right outputs, and status says why', async ({ harness }) => {
+  await startServing(harness, { models: [preferLocal()], resourceBudgetBytes: 100, executionProviders: ['wasm'], pollIntervalMs: 0 });
+  const answer = await harness.evaluate(`(${predictMlp})({ model: 'mlp' })`);
+  expect(answer).toEqual({ version: 1, ...(await mlpReference()) });
+  const status = await harness.evaluate(() => window.serving.status('mlp'));
+  expect(status.versions[0]).toMatchObject({ version: 1, state: 'AVAILABLE', description: { provider: 'remote', placement: 'prefer-local' } });
+  expect(String(status.versions[0]!.description!.placementReason)).toMatch(/local: it needs \d+ bytes, more than the resource budget/);
+  expect(remote.log.predictions).toEqual({ mlp: 1 });
+  // The local version was never loaded: no runner but the remote one.
+  const runners = await harness.evaluate(() => window.serving.debug.runners());
+  expect(runners.map((r) => r.group)).toEqual(['browserving-remote']);
+});
+
+test('prefer-local: no adapter for the required provider (WebGPU only, none here) → remote', async ({ harness }) => {
+  test.skip(await harness.evaluate(async () => !!(await (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu?.requestAdapter())), 'this browser has a WebGPU adapter');
+  await startServing(harness, { models: [preferLocal({ executionProviders: ['webgpu'] })], pollIntervalMs: 0 });
+  const answer = await harness.evaluate(`(${predictMlp})({ model: 'mlp' })`);
+  expect(answer).toEqual({ version: 1, ...(await mlpReference()) });
+  const status = await harness.evaluate(() => window.serving.status('mlp'));
+  expect(status.versions[0]!.description).toMatchObject({ provider: 'remote', placement: 'prefer-local' });
+  expect(String(status.versions[0]!.description!.placementReason)).toMatch(/^local: .*webgpu/i);
+});
+
+test('prefer-local: the local runner killed under load → remote until it is back → local again, at most one failed request', async ({ harness }) => {
+  await startServing(harness, { models: [preferLocal()], executionProviders: ['wasm'], pollIntervalMs: 0 });
+  const r = await harness.evaluate(async () => {
+    const s = window.serving;
+    const x = () => ({ x: { type: 'float32' as const, dims: [1, 16], data: new Float32Array(16).fill(0.5) } });
+    const before = (await s.status('mlp')).versions[0]!.description;
+    const local = s.debug.runners().find((runner) => runner.group === undefined)!;
+    const failures: string[] = [];
+    let done = 0;
+    let killed = false;
+    let back = false;
+    const states: string[] = [];
+    // A loop of 4 callers: the runner is terminated mid-loop; the loop ends once the local version serves again.
+    const caller = async () => {
+      while (!back) {
+        try {
+          await s.predict({ model: 'mlp', inputs: x() });
+        } catch (e) {
+          failures.push(`${(e as { code: string }).code}: ${(e as Error).message}`);
+        }
+        done += 1;
+        if (done === 40 && !killed) {
+          killed = true;
+          await s.debug.fault(local.runner, 'terminate');
+        }
+        if (killed && done % 10 === 0) {
+          const d = (await s.status('mlp')).versions[0]!.description!;
+          states.push(String(d.provider));
+          back = states.includes('remote') && d.provider === 'wasm';
+        }
+      }
+    };
+    await Promise.all([caller(), caller(), caller(), caller()]);
+    const during = (await s.metrics()).models.mlp!.placements!;
+    for (let i = 0; i < 20; i += 1) await s.predict({ model: 'mlp', inputs: x() });
+    const after = (await s.metrics()).models.mlp!.placements!;
+    return { before, failures, during, after, status: (await s.status('mlp')).versions[0]!.description, states };
+  });
+  expect(r.before).toMatchObject({ provider: 'wasm', placement: 'prefer-local' });
+  expect(r.failures.length, r.failures.join('\n')).toBeLessThanOrEqual(1);
+  for (const failure of r.failures) expect(failure).toMatch(/^UNAVAILABLE: .*retry the request/);
+  expect(r.states).toContain('remote');
+  expect(r.during.remote).toBeGreaterThan(0);
+  // Back on the local runner: the 20 requests after did not go remote.
+  expect(r.after.remote).toBe(r.during.remote);
+  expect(r.after.local).toBe(r.during.local + 20);
+  expect(r.status).toMatchObject({ provider: 'wasm', placement: 'prefer-local', restarts: 1 });
+  expect(r.status!.placementReason).toBeUndefined();
+});
+
+test('prefer-remote: remote while it answers; offline → local with no failed request; back online → remote again; a failing endpoint → local', async ({ harness, context }) => {
+  await startServing(harness, {
+    models: [{ name: 'mlp', basePath: '/models/mlp', placement: 'prefer-remote', remote: { url: remote.url, protocol: 'tfserving', probeIntervalMs: 200 } }],
+    executionProviders: ['wasm'],
+    pollIntervalMs: 0,
+  });
+  const reference = await mlpReference();
+  const predictions = () => remote.log.predictions.mlp ?? 0;
+  expect(await harness.evaluate(`(${predictMlp})({ model: 'mlp' })`)).toEqual({ version: 1, ...reference });
+  expect(predictions()).toBe(1);
+  expect((await harness.evaluate(() => window.serving.status('mlp'))).versions[0]!.description).toMatchObject({ provider: 'remote', placement: 'prefer-remote' });
+
+  await context.setOffline(true);
+  // The first request finds the endpoint unreachable and moves to the local version: it does not fail.
+  expect(await harness.evaluate(`(${predictMlp})({ model: 'mlp' })`)).toEqual({ version: 1, ...reference });
+  expect(await harness.evaluate(`(${predictMlp})({ model: 'mlp' })`)).toEqual({ version: 1, ...reference });
+  const offline = (await harness.evaluate(() => window.serving.status('mlp'))).versions[0]!.description!;
+  expect(offline).toMatchObject({ provider: 'wasm', placement: 'prefer-remote' });
+  expect(String(offline.placementReason)).toMatch(/^remote: .*cannot be reached/);
+  expect(predictions()).toBe(1);
+
+  await context.setOffline(false);
+  await expect.poll(async () => (await harness.evaluate(() => window.serving.status('mlp'))).versions[0]!.description!.provider, { timeout: 30_000 }).toBe('remote');
+  await harness.evaluate(`(${predictMlp})({ model: 'mlp' })`);
+  expect(predictions()).toBe(2);
+
+  // An endpoint answering 500 is failing too: the request moves local, the next ones stay there.
+  remote.setFault({ kind: 'status', status: 500 });
+  expect(await harness.evaluate(`(${predictMlp})({ model: 'mlp' })`)).toEqual({ version: 1, ...reference });
+  expect(await harness.evaluate(`(${predictMlp})({ model: 'mlp' })`)).toEqual({ version: 1, ...reference });
+  const failing = (await harness.evaluate(() => window.serving.status('mlp'))).versions[0]!.description!;
+  expect(String(failing.placementReason)).toMatch(/HTTP 500/);
+  const metrics = (await harness.evaluate(() => window.serving.metrics())).models.mlp!;
+  expect(metrics.errors).toEqual({});
+  expect(metrics.placements).toEqual({ local: 4, remote: 2 });
+  remote.clearFault();
+  await expect.poll(async () => (await harness.evaluate(() => window.serving.status('mlp'))).versions[0]!.description!.provider, { timeout: 30_000 }).toBe('remote');
+});

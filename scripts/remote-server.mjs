@@ -15,7 +15,7 @@
  *   `Authorization` / `Cookie` headers seen (to check they are sent only when configured).
  *
  * Usage: `const server = await startRemoteServer({ models: { mlp: 'public/models/mlp' } })` →
- * `{ url, port, setFault, clearFault, log, resetLog, close }`; or `node scripts/remote-server.mjs
+ * `{ url, port, setFault, clearFault, log, resetLog, reference, close }`; or `node scripts/remote-server.mjs
  * --port 8501 --model mlp=public/models/mlp` (needs `npm run build`: it uses dist/index.js).
  */
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
@@ -161,6 +161,12 @@ export async function startRemoteServer({ port = 0, host = '127.0.0.1', models, 
       return stats;
     },
     resetLog,
+    /** Runs a model's session directly (no HTTP, no codec): the reference answer for a test. */
+    async reference(model, version, inputs) {
+      const { session } = versionOf(model, { version });
+      const result = await session.run(Object.fromEntries(Object.entries(inputs).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)])));
+      return Object.fromEntries(Object.entries(result).map(([name, t]) => [name, { type: t.type, dims: [...t.dims], data: t.data }]));
+    },
     close() {
       server.closeAllConnections?.();
       return new Promise((resolve) => server.close(() => resolve()));

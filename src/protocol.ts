@@ -452,6 +452,8 @@ export interface Route {
   readonly apis: readonly ServableApi[];
   /** `remote`: the servable forwards to a remote endpoint (`ModelConfig.placement`); absent: local. */
   readonly placement?: 'local' | 'remote';
+  /** The model may serve elsewhere (`prefer-*`): the client sends a copy of the inputs, and a request whose runner died moves instead of failing. */
+  readonly failover?: true;
 }
 
 /** A runner's life as events report it. */

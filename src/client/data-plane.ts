@@ -101,7 +101,7 @@ export class DataPlane {
       let inputs = request.inputs;
       let transfer = request.transfer;
       for (let moves = 0; ; moves += 1) {
-        const result = await this.#send(route, request, inputs, transfer);
+        const result = await this.#send(route, request, inputs, transfer, moves);
         if (!(result instanceof Moved)) {
           const ms = performance.now() - started;
           this.metrics.recordRequest(model, ms);
@@ -122,7 +122,21 @@ export class DataPlane {
     }
   }
 
-  #send(route: Route, request: CheckedPredict, inputs: unknown, transfer: readonly Transferable[]): Promise<PredictResponse | Moved> {
+  /**
+   * A route with `failover` (a model placed in two places) gets a copy of the inputs, not their
+   * buffers: when its runner dies under the request, the inputs are still here, and the request
+   * moves to where the model serves now instead of failing.
+   */
+  #send(route: Route, request: CheckedPredict, inputs: unknown, transfer: readonly Transferable[], moves: number): Promise<PredictResponse | Moved> {
+    if (!route.failover) return this.#sendOnce(route, request, inputs, transfer);
+    return this.#sendOnce(route, request, inputs, []).catch((error: unknown) => {
+      const failure = ServingError.from(error);
+      if (moves < MAX_MOVES && failure.code === 'UNAVAILABLE' && failure.data?.retryable === true && !request.deadline.signal?.aborted) return new Moved(inputs);
+      throw failure;
+    });
+  }
+
+  #sendOnce(route: Route, request: CheckedPredict, inputs: unknown, transfer: readonly Transferable[]): Promise<PredictResponse | Moved> {
     const { model } = request;
     let id: number | undefined;
     const sent = new Promise<PredictResponse | Moved>((resolve, reject) => {
@@ -277,7 +291,10 @@ export class DataPlane {
       return route;
     };
     const known = fresh ? undefined : this.#find(request);
-    return known ? check(known) : request.deadline.race(this.#options.route(request)).then(check);
+    // Only the selector crosses to the control worker: the request's inputs may be detached (transferred already).
+    const { model, version, label } = request;
+    const selector = { model, ...(version !== undefined ? { version } : {}), ...(label !== undefined ? { label } : {}) };
+    return known ? check(known) : request.deadline.race(this.#options.route(selector)).then(check);
   }
 
   /** A request's failure as its caller gets it, counted for a model the runtime serves. */

@@ -21,7 +21,7 @@ import { ServingError, describeServable } from '../core/serving-error.js';
 import { connectSourceToTarget } from '../core/source.js';
 import { VersionLabels } from '../core/version-labels.js';
 import type { ArtifactFetcher } from '../loaders/artifact-fetcher.js';
-import { RunnerServable } from '../loaders/runner-loader.js';
+import type { RoutedServable } from '../loaders/runner-loader.js';
 import { ServableLoaderAdapter } from '../loaders/servable-loader-adapter.js';
 import type {
   ExecutionProvider,
@@ -40,7 +40,7 @@ import type {
 } from '../protocol.js';
 import { RepositorySource } from '../sources/repository-source.js';
 import { RemoteSource } from '../sources/remote-source.js';
-import { remoteLoadOptions } from './remote-placement.js';
+import { RemotePlacements, remoteLoadOptions } from './remote-placement.js';
 import { ArtifactStorage } from '../storage/artifact-storage.js';
 import type { Manifest } from '../sources/manifest.js';
 import { describeValue } from '../core/describe-value.js';
@@ -70,6 +70,7 @@ export class ServingServer extends Subscribable<ServingEvent> {
   readonly #monitor: ServableStateMonitor;
   readonly #source: RepositorySource;
   readonly #remoteSource: RemoteSource;
+  readonly #placements: RemotePlacements;
   readonly #storage: ArtifactStorage;
   readonly #labels = new VersionLabels();
   readonly #supervisor: RunnerSupervisor;
@@ -109,10 +110,21 @@ export class ServingServer extends Subscribable<ServingEvent> {
       ...(deps.fetch ? { fetch: deps.fetch } : {}),
       onStatus: (model, status) => this.emit({ type: 'repository', model, status }),
     });
+    this.#placements = new RemotePlacements({
+      supervision: this.#supervisor,
+      fetcher: deps.fetcher ?? this.#storage.fetcher,
+      fits: (bytes) => this.#manager.resources.fits({ bytes }),
+      routesChanged: () => this.#supervisor.routesChanged(),
+      pollIntervalMs: options.pollIntervalMs ?? 30_000,
+    });
     const adapter = new ServableLoaderAdapter({
       supervision: this.#supervisor,
       fetcher: deps.fetcher ?? this.#storage.fetcher,
       platformModules: () => platformModules,
+      place: (id, loader) => {
+        const config = this.#models.get(id.name);
+        return config?.placement === 'prefer-local' || config?.placement === 'prefer-remote' ? this.#placements.place(id, loader, config) : loader;
+      },
       loadOptions: (model) => {
         const config = this.#models.get(model);
         return {
@@ -256,7 +268,7 @@ export class ServingServer extends Subscribable<ServingEvent> {
   #liveDescription(model: string, state: string, version: number, seen: ServableDescription | undefined): { description?: ServableDescription } {
     if (state === 'AVAILABLE') {
       try {
-        const handle = this.#manager.getServableHandle<RunnerServable>({ name: model, version });
+        const handle = this.#manager.getServableHandle<RoutedServable>({ name: model, version });
         try {
           return { description: handle.servable.describe() };
         } finally {
@@ -290,7 +302,7 @@ export class ServingServer extends Subscribable<ServingEvent> {
 
   #currentRoute(model: string, version: number): Route | undefined {
     try {
-      const handle = this.#manager.getServableHandle<RunnerServable>({ name: model, version });
+      const handle = this.#manager.getServableHandle<RoutedServable>({ name: model, version });
       try {
         return handle.servable.currentRoute;
       } finally {
@@ -308,6 +320,7 @@ export class ServingServer extends Subscribable<ServingEvent> {
     this.#source.stop();
     this.#remoteSource.stop();
     await this.#manager.close();
+    this.#placements.close();
     this.#storage.close();
   }
 
@@ -362,7 +375,7 @@ export class ServingServer extends Subscribable<ServingEvent> {
     this.#labels.refresh(model, (version) => available.has(version));
   }
 
-  #handleFor(selector: VersionSelector): ServableHandle<RunnerServable> {
+  #handleFor(selector: VersionSelector): ServableHandle<RoutedServable> {
     const { model, version, label } = validateSelector(selector);
     if (!this.#models.has(model)) throw this.#unknownModel(model);
     try {

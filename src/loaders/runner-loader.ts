@@ -77,8 +77,20 @@ interface Placement {
   readonly warmupSkipped?: string;
 }
 
+/** What the control worker asks of a loaded version: what it answers, where its requests go, what to report. */
+export interface RoutedServable {
+  readonly platform: string;
+  readonly apis: readonly ServableApi[];
+  readonly signature: Signature | undefined;
+  /** Where requests go; may wait (a runner restarting); rejects with why none can serve. */
+  route(): Promise<Route>;
+  /** The route now; undefined while none can serve at once. */
+  readonly currentRoute: Route | undefined;
+  describe(): ServableDescription;
+}
+
 /** The control worker's view of a version hosted by a runner: what it answers, and where it runs. */
-export class RunnerServable {
+export class RunnerServable implements RoutedServable {
   readonly #loader: RunnerLoader;
 
   constructor(

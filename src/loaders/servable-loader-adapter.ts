@@ -28,6 +28,8 @@ export interface ServableLoaderAdapterOptions {
   readonly loadOptions: (model: string) => ModelLoadOptions;
   /** The app's platform modules, by name. */
   readonly platformModules: () => Readonly<Record<string, string>>;
+  /** Replaces a version's loader when its model is placed in two places (`placement: 'prefer-*'`); returns the loader as is otherwise. */
+  readonly place?: (id: ServableId, loader: RunnerLoader) => Loader;
 }
 
 export class ServableLoaderAdapter extends SourceAdapter<VersionLocation, Loader> {
@@ -40,6 +42,7 @@ export class ServableLoaderAdapter extends SourceAdapter<VersionLocation, Loader
 
   protected adapt(id: ServableId, location: VersionLocation): Loader {
     const { supervision, fetcher, loadOptions, platformModules } = this.#options;
-    return new RunnerLoader({ id, versionUrl: location.versionUrl, entry: location.entry, supervision, fetcher, platformModules: platformModules(), ...loadOptions(id.name) });
+    const loader = new RunnerLoader({ id, versionUrl: location.versionUrl, entry: location.entry, supervision, fetcher, platformModules: platformModules(), ...loadOptions(id.name) });
+    return this.#options.place?.(id, loader) ?? loader;
   }
 }

@@ -1,0 +1,98 @@
+import { describe, expect, it, vi } from 'vitest';
+import { ServingError } from '../../core/serving-error.js';
+import type { Route } from '../../protocol.js';
+import { EndpointHealth } from '../endpoint-health.js';
+import { PlacementLoader } from '../placement-loader.js';
+import type { RunnerLoader } from '../runner-loader.js';
+
+/** A RunnerLoader as PlacementLoader uses it: its route can vanish (restart) and come back. */
+function side(name: 'local' | 'remote', options: { bytes?: number; fails?: string } = {}) {
+  let route: Route | undefined;
+  const loader = {
+    estimateResources: async () => ({ bytes: options.bytes ?? 0 }),
+    load: vi.fn(async () => {
+      if (options.fails) throw new ServingError('FAILED_PRECONDITION', options.fails);
+      route = { runner: `${name}-runner`, key: '"m"@1', version: 1, apis: ['predict'], ...(name === 'remote' ? { placement: 'remote' as const } : {}) };
+    }),
+    unload: vi.fn(async () => {}),
+    servable: () => ({ platform: name === 'local' ? 'onnx' : 'remote', apis: ['predict'], signature: undefined }),
+    get currentRoute() {
+      return route;
+    },
+    route: async () => {
+      if (!route) throw new ServingError('UNAVAILABLE', `${name} gone`);
+      return route;
+    },
+    describe: () => ({ platform: name === 'local' ? 'onnx' : 'remote', provider: name === 'local' ? 'wasm' : 'remote' }),
+    die: () => (route = undefined),
+    back: () => (route = { runner: `${name}-runner-2`, key: '"m"@1', version: 1, apis: ['predict'] }),
+  };
+  return loader;
+}
+
+function placed(placement: 'prefer-local' | 'prefer-remote', options: { fits?: boolean; local?: { fails?: string }; remote?: { fails?: string } } = {}) {
+  const local = side('local', { bytes: 1000, ...options.local });
+  const remote = side('remote', options.remote);
+  let healthy = true;
+  const health = new EndpointHealth({ probe: async () => { if (!healthy) throw new Error('still down'); }, probeMs: 5, onChange: () => {} });
+  const loader = new PlacementLoader({ id: { name: 'm', version: 1 }, placement, local: local as unknown as RunnerLoader, remote: remote as unknown as RunnerLoader, health, fits: () => options.fits ?? true });
+  return { loader, local, remote, health, setHealthy: (h: boolean) => (healthy = h) };
+}
+
+const signal = new AbortController().signal;
+
+describe('PlacementLoader', () => {
+  it('prefer-local: local while its runner is up, remote while it restarts, local again once back; every route says failover', async () => {
+    const { loader, local } = placed('prefer-local');
+    expect(await loader.estimateResources()).toEqual({ bytes: 1000 });
+    await loader.load({ signal });
+    expect(loader.currentRoute).toMatchObject({ runner: 'local-runner', failover: true });
+    expect(loader.describe()).toMatchObject({ provider: 'wasm', placement: 'prefer-local' });
+    local.die();
+    expect(loader.currentRoute).toMatchObject({ runner: 'remote-runner', placement: 'remote', failover: true });
+    expect(loader.describe()).toMatchObject({ provider: 'remote', placementReason: 'local runner restarting' });
+    local.back();
+    expect(loader.currentRoute).toMatchObject({ runner: 'local-runner-2' });
+    expect(loader.describe().placementReason).toBeUndefined();
+  });
+
+  it('prefer-local: over the budget, the local side is not loaded at all and costs no resources', async () => {
+    const { loader, local } = placed('prefer-local', { fits: false });
+    expect(await loader.estimateResources()).toEqual({ bytes: 0 });
+    await loader.load({ signal });
+    expect(local.load).not.toHaveBeenCalled();
+    expect(loader.currentRoute).toMatchObject({ placement: 'remote' });
+    expect(String(loader.describe().placementReason)).toMatch(/^local: it needs 1000 bytes, more than the resource budget/);
+  });
+
+  it('prefer-local: a failed local load serves remotely; both failing fails the load naming both', async () => {
+    const one = placed('prefer-local', { local: { fails: 'no adapter for webgpu' } });
+    await one.loader.load({ signal });
+    expect(one.loader.describe()).toMatchObject({ provider: 'remote', placementReason: 'local: no adapter for webgpu' });
+    const both = placed('prefer-local', { local: { fails: 'no adapter for webgpu' }, remote: { fails: 'endpoint 404' } });
+    await expect(both.loader.load({ signal })).rejects.toThrow(/neither locally \(no adapter for webgpu\) nor remotely \(endpoint 404\)/);
+  });
+
+  it('prefer-remote: remote while healthy; a failing endpoint moves requests local until a probe finds it ready', async () => {
+    const { loader, health, setHealthy } = placed('prefer-remote');
+    await loader.load({ signal });
+    expect(loader.currentRoute).toMatchObject({ placement: 'remote' });
+    setHealthy(false);
+    expect(loader.remoteFailed('HTTP 500')).toBe(true);
+    expect(health.healthy).toBe(false);
+    expect(loader.currentRoute).toMatchObject({ runner: 'local-runner' });
+    expect(loader.describe()).toMatchObject({ provider: 'wasm', placementReason: 'remote: HTTP 500' });
+    setHealthy(true);
+    await vi.waitFor(() => expect(health.healthy).toBe(true));
+    expect(loader.currentRoute).toMatchObject({ placement: 'remote' });
+    health.close();
+  });
+
+  it('prefer-remote: with no local side to take it, a failing endpoint is no failover', async () => {
+    const { loader, health } = placed('prefer-remote', { local: { fails: 'corrupt model' } });
+    await loader.load({ signal });
+    expect(loader.remoteFailed('offline')).toBe(false);
+    await expect(loader.route()).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining('neither locally nor remotely') });
+    health.close();
+  });
+});

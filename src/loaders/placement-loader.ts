@@ -1,0 +1,225 @@
+/**
+ * PlacementLoader: one version of a `prefer-local` or `prefer-remote` model, loaded in both
+ * places — a local RunnerLoader (its runner, from the repository) and a remote one (the `remote`
+ * platform's servable, forwarding to the endpoint) — and routed to whichever may serve now. The
+ * placement decision is made here, in the control worker, each time routes are computed: the
+ * client only follows the route it is given.
+ *
+ * Which side serves:
+ * - `prefer-local`: local while its runner is up; remote when the local version could not load
+ *   (its load failed, or it does not fit `resourceBudgetBytes`: then it is not loaded at all),
+ *   or its runner died and is not back yet (the restart keeps going; once it is up, routes go
+ *   local again).
+ * - `prefer-remote`: remote while the endpoint is healthy (`EndpointHealth`); local when it is
+ *   unreachable or failing, until a probe finds it ready again.
+ *
+ * Failover, worked sequences (≤ 1 failed request per transition; usually none):
+ *   local runner dies       the main thread tells the control worker (`runnerExited`) →
+ *                           RunnerLoader.restart drops its route → routes pushed with the remote
+ *                           route. Requests in flight on the dead runner: their routes say
+ *                           `failover`, so the client sent a copy of the inputs and, on the
+ *                           runner's UNAVAILABLE (retryable), asks `route()` — after the
+ *                           `runnerExited` it sent first — which answers remote: none fails.
+ *   local runner is back    routes pushed with the local route; remote requests in flight finish.
+ *   endpoint fails          the remote servable asks `remoteFailed()` (remote-platform.ts) →
+ *                           the endpoint is marked failing, routes are pushed → the servable
+ *                           answers its request `moved` → the client's `route()` gets local.
+ *   endpoint ready again    a probe succeeds → routes pushed with the remote route.
+ *
+ * Load: both sides load together; the version is AVAILABLE when either did (the other's
+ * failure is kept and shown). It fails only when both failed. Resources: the local estimate,
+ * or 0 when it does not fit the budget (then only the remote side is loaded).
+ */
+import type { LoadContext, Loader, ResourceAllocation } from '../core/loader.js';
+import type { ServableId } from '../core/servable-id.js';
+import type { ServableDescription } from '../core/servable-state.js';
+import { ServingError, describeServable } from '../core/serving-error.js';
+import type { Route, Signature } from '../protocol.js';
+import type { ServableApi } from '../platforms/platform.js';
+import type { EndpointHealth } from './endpoint-health.js';
+import type { RoutedServable, RunnerLoader } from './runner-loader.js';
+
+export interface PlacementLoaderOptions {
+  readonly id: ServableId;
+  readonly placement: 'prefer-local' | 'prefer-remote';
+  readonly local: RunnerLoader;
+  /** A RunnerLoader of the `remote` platform. */
+  readonly remote: RunnerLoader;
+  /** The model's endpoint, shared by its versions. */
+  readonly health: EndpointHealth;
+  /** Whether `bytes` more fit the manager's resource budget now. */
+  readonly fits: (bytes: number) => boolean;
+}
+
+type Side = 'local' | 'remote';
+
+export class PlacementLoader implements Loader<RoutedServable> {
+  readonly #options: PlacementLoaderOptions;
+  /** Why a side is not loaded (its load failed, or the local one did not fit). */
+  readonly #down: Partial<Record<Side, string>> = {};
+  readonly #loaded = new Set<Side>();
+  #servable: RoutedServable | undefined;
+  #retryingRemote: Promise<void> | undefined;
+
+  constructor(options: PlacementLoaderOptions) {
+    this.#options = options;
+  }
+
+  get id(): ServableId {
+    return this.#options.id;
+  }
+
+  async estimateResources(): Promise<ResourceAllocation> {
+    const local = await this.#options.local.estimateResources();
+    if (this.#options.fits(local.bytes)) return local;
+    this.#down.local = `it needs ${local.bytes} bytes, more than the resource budget (resourceBudgetBytes) has free`;
+    return { bytes: 0 };
+  }
+
+  async load(context: LoadContext): Promise<void> {
+    const { local, remote, id } = this.#options;
+    const [localLoad, remoteLoad] = await Promise.allSettled([
+      this.#down.local === undefined ? local.load(context) : Promise.reject(new ServingError('RESOURCE_EXHAUSTED', this.#down.local)),
+      remote.load(context),
+    ]);
+    if (localLoad.status === 'fulfilled') this.#loaded.add('local');
+    else this.#down.local ??= ServingError.from(localLoad.reason).message;
+    if (remoteLoad.status === 'fulfilled') this.#loaded.add('remote');
+    else {
+      this.#down.remote = ServingError.from(remoteLoad.reason).message;
+      this.#options.health.markFailing(this.#down.remote);
+    }
+    if (this.#loaded.size === 0) {
+      const failure = ServingError.from(localLoad.status === 'rejected' ? localLoad.reason : remoteLoad);
+      throw new ServingError(failure.code, `${describeServable(id.name, id.version)} could be served neither locally (${this.#down.local}) nor remotely (${this.#down.remote})`, { ...failure, model: id.name, version: id.version });
+    }
+    const serving = this.#loaded.has('local') ? local.servable() : remote.servable();
+    this.#servable = new PlacedServable(serving.platform, serving.apis, serving.signature, this);
+  }
+
+  async unload(): Promise<void> {
+    const { local, remote } = this.#options;
+    await this.#retryingRemote?.catch(() => undefined);
+    const sides = [...this.#loaded];
+    this.#loaded.clear();
+    this.#servable = undefined;
+    await Promise.all(sides.map((side) => (side === 'local' ? local : remote).unload()));
+  }
+
+  servable(): RoutedServable {
+    if (!this.#servable) throw new ServingError('INTERNAL', `${describeServable(this.#options.id.name, this.#options.id.version)} is not loaded`);
+    return this.#servable;
+  }
+
+  /**
+   * The remote side's endpoint failed a request (`reason`): it is marked failing (routes leave it)
+   * before this returns. True when the request can go to the local side instead — it serves, or
+   * its runner is restarting (the request then waits for it).
+   */
+  remoteFailed(reason: string): boolean {
+    this.#options.health.markFailing(reason);
+    return this.#loaded.has('local');
+  }
+
+  /** The endpoint is healthy again: load the remote side if it failed to load before. */
+  endpointHealthy(): void {
+    if (this.#loaded.has('remote') || this.#retryingRemote || !this.#servable) return;
+    this.#retryingRemote = this.#options.remote
+      .load({ signal: new AbortController().signal })
+      .then(
+        () => {
+          if (!this.#servable) return void this.#options.remote.unload();
+          this.#loaded.add('remote');
+          delete this.#down.remote;
+        },
+        (error: unknown) => {
+          this.#down.remote = ServingError.from(error).message;
+        },
+      )
+      .finally(() => (this.#retryingRemote = undefined));
+  }
+
+  /** The route now: the side that may serve, by the placement's preference; undefined when neither can at once. */
+  get currentRoute(): Route | undefined {
+    return this.#pick();
+  }
+
+  /** Where requests go now; waits for a restarting side when neither can take them at once. */
+  async route(): Promise<Route> {
+    return { ...(await this.#route()), failover: true };
+  }
+
+  async #route(): Promise<Route> {
+    const now = this.#pick();
+    if (now) return now;
+    const order: Side[] = this.#options.placement === 'prefer-local' ? ['local', 'remote'] : ['remote', 'local'];
+    const reasons: string[] = [];
+    for (const side of order) {
+      if (!this.#loaded.has(side) || (side === 'remote' && !this.#options.health.healthy)) {
+        reasons.push(`${side}: ${side === 'remote' ? (this.#options.health.reason ?? this.#down.remote ?? 'not loaded') : (this.#down.local ?? 'not loaded')}`);
+        continue;
+      }
+      try {
+        return await (side === 'local' ? this.#options.local : this.#options.remote).route();
+      } catch (error) {
+        reasons.push(`${side}: ${ServingError.from(error).message}`);
+      }
+    }
+    const { id } = this.#options;
+    throw new ServingError('UNAVAILABLE', `${describeServable(id.name, id.version)} can be served neither locally nor remotely now (${reasons.join('; ')})`, { model: id.name, version: id.version, data: { retryable: true } });
+  }
+
+  describe(): ServableDescription {
+    const route = this.#pick();
+    const side: Side = route?.placement === 'remote' ? 'remote' : 'local';
+    const loader = this.#loaded.has(side) ? (side === 'local' ? this.#options.local : this.#options.remote) : this.#options.remote;
+    const reason = this.#reason(side);
+    return { ...loader.describe(), ...(side === 'remote' ? { provider: 'remote' } : {}), placement: this.#options.placement, ...(reason ? { placementReason: reason } : {}) };
+  }
+
+  /** Why the preferred side is not the one serving. */
+  #reason(serving: Side): string | undefined {
+    const { placement, health, local } = this.#options;
+    if (placement === 'prefer-local' && serving === 'remote') {
+      if (this.#down.local) return `local: ${this.#down.local}`;
+      const exit = local.describe().lastExit;
+      return `local runner restarting${exit ? ` (${String(exit)})` : ''}`;
+    }
+    if (placement === 'prefer-remote' && serving === 'local') return `remote: ${health.reason ?? this.#down.remote ?? 'restarting'}`;
+    return undefined;
+  }
+
+  #pick(): Route | undefined {
+    const { placement, local, remote, health } = this.#options;
+    const localRoute = this.#loaded.has('local') ? local.currentRoute : undefined;
+    const remoteRoute = this.#loaded.has('remote') && health.healthy ? remote.currentRoute : undefined;
+    const route = placement === 'prefer-local' ? (localRoute ?? remoteRoute) : (remoteRoute ?? localRoute);
+    return route && { ...route, failover: true };
+  }
+}
+
+/** The control worker's view of a version placed in two places: what it answers, and where it runs now. */
+class PlacedServable implements RoutedServable {
+  readonly #loader: PlacementLoader;
+
+  constructor(
+    readonly platform: string,
+    readonly apis: readonly ServableApi[],
+    readonly signature: Signature | undefined,
+    loader: PlacementLoader,
+  ) {
+    this.#loader = loader;
+  }
+
+  route(): Promise<Route> {
+    return this.#loader.route();
+  }
+
+  get currentRoute(): Route | undefined {
+    return this.#loader.currentRoute;
+  }
+
+  describe(): ServableDescription {
+    return this.#loader.describe();
+  }
+}
