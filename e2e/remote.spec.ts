@@ -226,3 +226,26 @@ test('prefer-remote: remote while it answers; offline → local with no failed r
   remote.clearFault();
   await expect.poll(async () => (await harness.evaluate(() => window.serving.status('mlp'))).versions[0]!.description!.provider, { timeout: 30_000 }).toBe('remote');
 });
+
+test('credentials and headers go to the endpoint only when configured', async ({ harness, context }) => {
+  // Cookies are per host, not per port: the page's cookie for 127.0.0.1 would reach the endpoint if credentials were sent.
+  await context.addCookies([{ name: 'session', value: 'page-secret', domain: '127.0.0.1', path: '/' }]);
+  await startServing(harness, {
+    models: [
+      { name: 'plain', placement: 'remote', remote: { url: remote.url, protocol: 'tfserving', model: 'mlp' } },
+      { name: 'authed', placement: 'remote', remote: { url: remote.url, protocol: 'tfserving', model: 'mlp', credentials: 'include', headers: { Authorization: 'Bearer app-token' } } },
+    ],
+    executionProviders: ['wasm'],
+    pollIntervalMs: 0,
+  });
+  // Both models asked the endpoint for versions and signatures while starting: only predictions are looked at.
+  remote.resetLog();
+  await harness.evaluate(`(${predictMlp})({ model: 'plain' })`);
+  expect(remote.log.predictions).toEqual({ mlp: 1 });
+  expect(remote.log.cookie).toEqual([]);
+  expect(remote.log.authorization).toEqual([]);
+  remote.resetLog();
+  await harness.evaluate(`(${predictMlp})({ model: 'authed' })`);
+  expect(remote.log.cookie).toContain('session=page-secret');
+  expect(remote.log.authorization).toContain('Bearer app-token');
+});

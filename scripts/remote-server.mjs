@@ -9,7 +9,7 @@
  *   `Cross-Origin-Resource-Policy: cross-origin`, so a cross-origin isolated (COEP) page may call it.
  * - Fault injection: `setFault({ kind, times?, delayMs?, status?, prefix? })` — `down` (the
  *   connection is destroyed: a network error), `slow` (answers after `delayMs`), `status` (answers
- *   `status` with `{"error"}`), `malformed` (200 with a body cut mid-JSON); `times` limits how
+ *   `status` with `{"error"}`), `malformed` (200 with a body cut mid-JSON), `redirect` (307 to `location`, another origin); `times` limits how
  *   many requests it hits (not for `down`: an HTTP client retries a GET whose kept-alive connection drops), `prefix` which paths (default: every model route). `clearFault()`.
  * - A log of what was asked: `requests` (method + path, and a POST's content type), `predictions` per model, and the
  *   `Authorization` / `Cookie` headers seen (to check they are sent only when configured).
@@ -128,6 +128,10 @@ export async function startRemoteServer({ port = 0, host = '127.0.0.1', models, 
       res.writeHead(active.status ?? 500, { ...cors(req), 'Content-Type': 'application/json' }).end(JSON.stringify({ error: active.message ?? `injected fault: HTTP ${active.status ?? 500}` }));
       return;
     }
+    if (active?.kind === 'redirect') {
+      res.writeHead(307, { ...cors(req), Location: `${active.location}${req.url}` }).end();
+      return;
+    }
     if (active?.kind === 'malformed') {
       res.writeHead(200, { ...cors(req), 'Content-Type': 'application/json' }).end('{"outputs": [[0.5, ');
       return;
@@ -150,7 +154,7 @@ export async function startRemoteServer({ port = 0, host = '127.0.0.1', models, 
   return {
     url: `http://${host}:${address.port}`,
     port: address.port,
-    /** @param {{ kind: 'down' | 'slow' | 'status' | 'malformed', times?: number, delayMs?: number, status?: number, message?: string, prefix?: string }} f */
+    /** @param {{ kind: 'down' | 'slow' | 'status' | 'malformed' | 'redirect', times?: number, delayMs?: number, status?: number, message?: string, location?: string, prefix?: string }} f */
     setFault(f) {
       fault = { ...f };
     },

@@ -3,6 +3,7 @@
  * onnxruntime-web in Node behind TF Serving's REST API and KServe's v2 protocol, with faults.
  */
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-web';
@@ -16,7 +17,7 @@ const ready = existsSync(`${MODELS}mlp/1/model.onnx`) && existsSync(`${MODELS}si
 
 interface TestServer {
   url: string;
-  setFault(fault: { kind: string; times?: number; delayMs?: number; status?: number; message?: string }): void;
+  setFault(fault: { kind: string; times?: number; delayMs?: number; status?: number; message?: string; location?: string }): void;
   clearFault(): void;
   log: { requests: string[]; predictions: Record<string, number>; authorization: string[]; cookie: string[] };
   resetLog(): void;
@@ -136,4 +137,21 @@ it('uses the binary tensor extension when the KServe server lists it', async () 
   server.resetLog();
   await plain.predict(1, { x: rows(2) }, { signature: await plain.signature(1) });
   expect(server.log.requests).toContain('POST /v2/models/mlp/versions/1/infer application/json');
+});
+
+it('contacts no origin but the configured one: a redirect elsewhere is refused, not followed', async () => {
+  let elsewhere = 0;
+  const other = createServer((_, res) => {
+    elsewhere += 1;
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"model_version_status":[]}');
+  });
+  await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = other.address() as { port: number };
+    server.setFault({ kind: 'redirect', location: `http://127.0.0.1:${port}` });
+    await expect(new RemoteClient(config('tfserving'), 'mlp').info()).rejects.toMatchObject({ code: 'UNAVAILABLE', model: 'mlp' });
+    expect(elsewhere).toBe(0);
+  } finally {
+    other.close();
+  }
 });
