@@ -182,8 +182,9 @@ export class PlacementLoader implements Loader<RoutedServable> {
     const { placement, health, local } = this.#options;
     if (placement === 'prefer-local' && serving === 'remote') {
       if (this.#down.local) return `local: ${this.#down.local}`;
-      const exit = local.describe().lastExit;
-      return `local runner restarting${exit ? ` (${String(exit)})` : ''}`;
+      const { lastExit, runnerState, runnerError } = local.describe();
+      if (runnerState === 'failed') return `local runner could not be restarted: ${String(runnerError)}`;
+      return `local runner restarting${lastExit ? ` (${String(lastExit)})` : ''}`;
     }
     if (placement === 'prefer-remote' && serving === 'local') return `remote: ${health.reason ?? this.#down.remote ?? 'restarting'}`;
     return undefined;
