@@ -129,7 +129,7 @@ export type Placement = 'local' | 'prefer-local' | 'remote' | 'prefer-remote';
 
 /** A remote TF Serving (REST API) or KServe (Open Inference Protocol v2, REST) endpoint. */
 export interface RemoteEndpointConfig {
-  /** The server's root, e.g. `https://tfs.example.com:8501` (TF Serving's --rest_api_port) or an InferenceService's URL. The only origin contacted for this model. */
+  /** The server's root, e.g. `https://tfs.example.com:8501` (TF Serving's --rest_api_port) or an InferenceService's URL; a relative URL resolves against the page (a same-origin proxy). The only origin contacted for this model. */
   readonly url: string;
   readonly protocol: 'tfserving' | 'kserve-v2';
   /** The model's name on the endpoint. @defaultValue the model's `name` */

@@ -542,7 +542,14 @@ function resolveBasePaths<T extends ModelServerConfig & { platforms?: ServerConf
   const platforms = config.platforms;
   return {
     ...config,
-    ...(Array.isArray(config?.models) ? { models: config.models.map((m) => (typeof m?.basePath === 'string' && URL.canParse(m.basePath, base) ? { ...m, basePath: new URL(m.basePath, base).href } : m)) } : {}),
+    ...(Array.isArray(config?.models) ? { models: config.models.map((m) => resolveRemoteUrl(typeof m?.basePath === 'string' && URL.canParse(m.basePath, base) ? { ...m, basePath: new URL(m.basePath, base).href } : m, base)) } : {}),
     ...(typeof platforms === 'object' && platforms !== null && !Array.isArray(platforms) ? { platforms: Object.fromEntries(Object.entries(platforms).map(([name, url]) => [name, resolve(url)])) } : {}),
   };
+}
+
+/** A model's `remote.url` resolved against the page, like `basePath` (a same-origin proxy may be given as `/tfs`). */
+function resolveRemoteUrl<M>(model: M, base: string): M {
+  const remote = (model as { remote?: { url?: unknown } } | null)?.remote;
+  if (typeof remote !== 'object' || remote === null || typeof remote.url !== 'string' || !URL.canParse(remote.url, base)) return model;
+  return { ...model, remote: { ...remote, url: new URL(remote.url, base).href } };
 }

@@ -128,7 +128,7 @@ export class RemotePlacements {
     const known = this.#health.get(config.name);
     if (known?.key === key) return known.health;
     known?.health.close();
-    const client = new RemoteClient(endpoint, endpoint.model ?? config.name);
+    const client = new RemoteClient(endpoint, endpoint.model ?? config.name, { name: config.name });
     const interval = this.#options.pollIntervalMs > 0 ? Math.min(this.#options.pollIntervalMs, 5000) : 5000;
     const health = new EndpointHealth({
       probe: (signal) => client.ready(undefined, signal),

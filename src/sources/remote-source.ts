@@ -64,7 +64,7 @@ export class RemoteSource implements Source<VersionLocation> {
       if (this.#models.has(model.name)) continue;
       const entry: Entry = {
         config: model,
-        client: new RemoteClient(model.remote, model.remote.model ?? model.name, this.#fetch),
+        client: new RemoteClient(model.remote, model.remote.model ?? model.name, { name: model.name, ...(this.#fetch ? { fetch: this.#fetch } : {}) }),
         status: { basePath: model.remote.url, versionsFound: [], versionsAspired: [] },
       };
       this.#models.set(model.name, entry);

@@ -35,14 +35,17 @@ export const DEFAULT_REMOTE_TIMEOUT_MS = 30_000;
 export class RemoteClient {
   readonly #config: RemoteEndpointConfig;
   readonly #model: string;
+  readonly #name: string;
   readonly #fetch: typeof fetch;
   readonly #root: string;
   #binary: Promise<boolean> | undefined;
 
-  /** `model`: the model's name on the endpoint. */
-  constructor(config: RemoteEndpointConfig, model: string, fetchImpl: typeof fetch = globalThis.fetch.bind(globalThis)) {
+  /** `model`: the model's name on the endpoint; `name`: its name in this runtime, which errors carry (default: the same). */
+  constructor(config: RemoteEndpointConfig, model: string, options: { name?: string; fetch?: typeof fetch } = {}) {
+    const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.#config = config;
     this.#model = model;
+    this.#name = options.name ?? model;
     this.#fetch = fetchImpl;
     // The endpoint's root, without a trailing slash: paths are appended to it.
     this.#root = new URL(config.url).href.replace(/\/+$/, '');
@@ -71,11 +74,11 @@ export class RemoteClient {
     const where = this.#where(version);
     if (this.#config.protocol === 'tfserving') {
       const info = await this.info(signal);
-      if (version !== undefined && !info.versions.includes(version)) throw new ServingError('UNAVAILABLE', `remote endpoint ${this.#root}: model "${this.#model}" version ${version} is not AVAILABLE there (available: ${info.versions.join(', ') || 'none'})`, { model: this.#model, version, data: { endpoint: this.#root, retryable: true } });
+      if (version !== undefined && !info.versions.includes(version)) throw new ServingError('UNAVAILABLE', `remote endpoint ${this.#root}: model "${this.#model}" version ${version} is not AVAILABLE there (available: ${info.versions.join(', ') || 'none'})`, { model: this.#name, version, data: { endpoint: this.#root, retryable: true } });
       return;
     }
     const body = await this.#json(modelPaths('kserve-v2', this.#model, version).ready, where, signal);
-    if ((body as { ready?: unknown }).ready !== true) throw new ServingError('UNAVAILABLE', `remote endpoint ${this.#root}: model "${this.#model}" is not ready`, { model: this.#model, data: { endpoint: this.#root, retryable: true } });
+    if ((body as { ready?: unknown }).ready !== true) throw new ServingError('UNAVAILABLE', `remote endpoint ${this.#root}: model "${this.#model}" is not ready`, { model: this.#name, data: { endpoint: this.#root, retryable: true } });
   }
 
   /** Runs `version` (undefined: unversioned) on the endpoint. `signature` types TF Serving's outputs. */
@@ -100,7 +103,7 @@ export class RemoteClient {
   }
 
   #where(version?: number): RemoteWhere {
-    return { endpoint: this.#root, model: this.#model, ...(version !== undefined ? { version } : {}) };
+    return { endpoint: this.#root, model: this.#name, remoteModel: this.#model, ...(version !== undefined ? { version } : {}) };
   }
 
   async #json(path: string, where: RemoteWhere, signal: AbortSignal | undefined): Promise<unknown> {
@@ -143,12 +146,12 @@ export class RemoteClient {
     const details = { model: where.model, ...(where.version !== undefined ? { version: where.version } : {}) };
     if (signal?.aborted) return ServingError.from(signal.reason, details, 'CANCELLED');
     if (timeout?.aborted || (error as { name?: string })?.name === 'TimeoutError') {
-      return new ServingError('DEADLINE_EXCEEDED', `remote endpoint ${this.#root} did not answer for model "${where.model}" within remote.timeoutMs (${timeoutMs} ms)`, { ...details, data: { endpoint: this.#root, retryable: true } });
+      return new ServingError('DEADLINE_EXCEEDED', `remote endpoint ${this.#root} did not answer for model "${where.remoteModel ?? where.model}" within remote.timeoutMs (${timeoutMs} ms)`, { ...details, data: { endpoint: this.#root, retryable: true } });
     }
     const cause = error instanceof Error ? error.message : String(error);
     return new ServingError(
       'UNAVAILABLE',
-      `remote endpoint ${this.#root} cannot be reached for model "${where.model}" (${cause}): offline, refused, or blocked — a cross-origin endpoint must answer CORS (TF Serving: --rest_api_enable_cors_support) and, on a cross-origin isolated page, send Cross-Origin-Resource-Policy or be fetched from a COEP credentialless page`,
+      `remote endpoint ${this.#root} cannot be reached for model "${where.remoteModel ?? where.model}" (${cause}): offline, refused, or blocked — a cross-origin endpoint must answer CORS (TF Serving: --rest_api_enable_cors_support) and, on a cross-origin isolated page, send Cross-Origin-Resource-Policy or be fetched from a COEP credentialless page`,
       { ...details, data: { endpoint: this.#root, retryable: true } },
     );
   }

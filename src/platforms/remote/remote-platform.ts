@@ -65,7 +65,7 @@ export const remotePlatform: PlatformModule = {
 };
 
 async function loadRemote(version: PlatformVersion, config: RemotePlatformConfig, failover: FailoverChannel | undefined, signal: AbortSignal): Promise<PlatformServable> {
-  const client = new RemoteClient(config.endpoint, config.model);
+  const client = new RemoteClient(config.endpoint, config.model, { name: version.model });
   const info = await client.info(signal);
   if (!info.versions.includes(version.version)) {
     throw new ServingError('NOT_FOUND', `${describeServable(version.model, version.version)}: remote endpoint ${client.endpoint} does not serve version ${version.version} of model "${config.model}" (it serves: ${info.versions.join(', ') || 'none'})`, { model: version.model, version: version.version });

@@ -46,15 +46,23 @@ export const INFERENCE_HEADER_LENGTH = 'Inference-Header-Content-Length';
 const TF_TYPE_OF = new Map<string, TensorType>(Object.entries(TF_DTYPE_OF).map(([type, dtype]) => [dtype, type as TensorType]));
 const MAX_REMOTE_MESSAGE = 300;
 
-/** Where the answer came from, for messages: `tfserving endpoint https://host:8501, model "vad"`. */
+/** Where the answer came from, for messages and error details. */
 export interface RemoteWhere {
   readonly endpoint: string;
+  /** The model's name in this runtime (what the caller asked for; errors name it). */
   readonly model: string;
+  /** Its name on the endpoint, when different. */
+  readonly remoteModel?: string;
   readonly version?: number;
 }
 
+/** `model "vad" (named "silero" there) version 2`. */
+function describeWhere(where: RemoteWhere): string {
+  return `model "${where.model}"${where.remoteModel && where.remoteModel !== where.model ? ` (named "${where.remoteModel}" there)` : ''}${where.version !== undefined ? ` version ${where.version}` : ''}`;
+}
+
 function malformed(where: RemoteWhere, what: string): ServingError {
-  return new ServingError('DATA_LOSS', `remote endpoint ${where.endpoint} (model "${where.model}"${where.version !== undefined ? ` version ${where.version}` : ''}) answered ${what}: not what its protocol says — check remote.url and remote.protocol`, {
+  return new ServingError('DATA_LOSS', `remote endpoint ${where.endpoint} (${describeWhere(where)}) answered ${what}: not what its protocol says — check remote.url and remote.protocol`, {
     model: where.model,
     ...(where.version !== undefined ? { version: where.version } : {}),
     data: { endpoint: where.endpoint },
@@ -302,7 +310,7 @@ export function errorForStatus(status: number, text: string, where: RemoteWhere)
     : 'INVALID_ARGUMENT';
   const said = message === undefined ? 'with no {"error"} body' : `: ${message.length > MAX_REMOTE_MESSAGE ? `${message.slice(0, MAX_REMOTE_MESSAGE)}…` : message}`;
   const hint = status === 401 || status === 403 ? ' (the endpoint wants credentials: set remote.headers, e.g. Authorization, or remote.credentials)' : '';
-  return new ServingError(code, `remote endpoint ${where.endpoint} answered HTTP ${status} for model "${where.model}"${where.version !== undefined ? ` version ${where.version}` : ''} ${said}${hint}`, {
+  return new ServingError(code, `remote endpoint ${where.endpoint} answered HTTP ${status} for ${describeWhere(where)} ${said}${hint}`, {
     model: where.model,
     ...(where.version !== undefined ? { version: where.version } : {}),
     data: { endpoint: where.endpoint, httpStatus: status, ...(code === 'UNAVAILABLE' ? { retryable: true } : {}) },
