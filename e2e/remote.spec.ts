@@ -249,3 +249,24 @@ test('credentials and headers go to the endpoint only when configured', async ({
   expect(remote.log.cookie).toContain('session=page-secret');
   expect(remote.log.authorization).toContain('Bearer app-token');
 });
+
+test('batching on a remote model merges concurrent predictions into fewer requests to the endpoint; each caller gets its own rows', async ({ harness }) => {
+  await startServing(harness, {
+    models: [{ name: 'mlp', placement: 'remote', remote: { url: remote.url, protocol: 'kserve-v2' }, batching: { maxBatchSize: 8 } }],
+    executionProviders: ['wasm'],
+    pollIntervalMs: 0,
+  });
+  remote.resetLog();
+  const answers = await harness.evaluate(async () => {
+    const row = (k: number) => Float32Array.from({ length: 16 }, (_, i) => Math.cos(i + k));
+    const results = await Promise.all(Array.from({ length: 8 }, (_, k) => window.serving.predict({ model: 'mlp', inputs: { x: { type: 'float32', dims: [1, 16], data: row(k) } } })));
+    return results.map((r) => ({ dims: r.outputs.y!.dims, y: Array.from(r.outputs.y!.data as Float32Array) }));
+  });
+  const requests = remote.log.predictions.mlp ?? 0;
+  expect(requests).toBeGreaterThan(0);
+  expect(requests).toBeLessThan(8);
+  for (let k = 0; k < 8; k += 1) {
+    const reference = await remote.reference('mlp', 1, { x: { type: 'float32', dims: [1, 16], data: Float32Array.from({ length: 16 }, (_, i) => Math.cos(i + k)) } });
+    expect(answers[k], `caller ${k}`).toEqual({ dims: [1, 4], y: Array.from(reference.y!.data as Float32Array) });
+  }
+});

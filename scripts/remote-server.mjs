@@ -108,7 +108,14 @@ export async function startRemoteServer({ port = 0, host = '127.0.0.1', models, 
     'Cross-Origin-Resource-Policy': 'cross-origin',
   });
 
-  const server = createServer(async (req, res) => {
+  const server = createServer((req, res) => {
+    // A client that gave up (its timeout, a test's deadline) aborts the request mid-way: nothing to answer then.
+    answer(req, res).catch((error) => {
+      if (!res.headersSent && !res.destroyed) res.writeHead(500, { ...cors(req), 'Content-Type': 'application/json' }).end(JSON.stringify({ error: `test server: ${error.message}` }));
+    });
+  });
+
+  async function answer(req, res) {
     const path = new URL(req.url, 'http://x').pathname;
     if (req.method === 'OPTIONS') {
       res.writeHead(204, cors(req)).end();
@@ -145,7 +152,7 @@ export async function startRemoteServer({ port = 0, host = '127.0.0.1', models, 
     const bytes = Buffer.from(await response.arrayBuffer());
     if (res.destroyed) return;
     res.writeHead(response.status, headers).end(bytes);
-  });
+  }
   await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolve);

@@ -4,6 +4,7 @@
  * no model, so one WASM-only runner is enough for all of them; and, for `prefer-*` models, in
  * two places at once (RemotePlacements, below).
  */
+import { validateBatchingConfig } from '../batching/batching-options.js';
 import { describeValue } from '../core/describe-value.js';
 import { ServingError } from '../core/serving-error.js';
 import { servableIdKey, type ServableId } from '../core/servable-id.js';
@@ -21,8 +22,10 @@ export const REMOTE_RUNNER_GROUP = 'browserving-remote';
 /** Load options of a remote version of `config` (which has `remote`); `channel` for failover under `prefer-*`. */
 export function remoteLoadOptions(config: ModelConfig, channel?: string): { platformConfig: RemotePlatformConfig; runnerGroup: string } {
   const endpoint = config.remote!;
+  // Validated with the config already; this fills in the defaults.
+  const batching = config.batching ? validateBatchingConfig(config.name, config.batching) : undefined;
   return {
-    platformConfig: { endpoint, model: endpoint.model ?? config.name, ...(channel ? { channel } : {}) },
+    platformConfig: { endpoint, model: endpoint.model ?? config.name, ...(channel ? { channel } : {}), ...(batching ? { batching } : {}) },
     runnerGroup: config.runnerGroup ?? REMOTE_RUNNER_GROUP,
   };
 }

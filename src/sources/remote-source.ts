@@ -104,7 +104,7 @@ export class RemoteSource implements Source<VersionLocation> {
       const { versions } = await entry.client.info();
       if (this.#models.get(name) !== entry) return;
       const aspired = selectAspiredVersions(modelVersionPolicy, versions);
-      entry.status = { basePath: remote.url, versionsFound: versions, versionsAspired: aspired, lastPolledAt: Date.now() };
+      entry.status = { basePath: entry.client.endpoint, versionsFound: versions, versionsAspired: aspired, lastPolledAt: Date.now() };
       this.#callback?.(
         name,
         aspired.map((version) => ({ id: { name, version }, data: { model: name, versionUrl: remote.url, entry: { version, platform: 'remote', files: [] } } })),

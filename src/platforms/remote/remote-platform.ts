@@ -15,8 +15,13 @@
  *   marks the endpoint failing *before* it answers; if it says yes, the request is answered
  *   `moved` (its inputs handed back) and the client re-routes it — to the local version — so the
  *   failure costs no failed request. Otherwise the caller gets the error.
+ * - With the model's `batching`, concurrent predictions are merged into one request to the
+ *   endpoint (a BatchingSession, as for an ONNX session): fewer round trips; the endpoint's
+ *   signature must have a batch dimension (FAILED_PRECONDITION at load otherwise).
  * - `estimateResources()` is 0 bytes: the model's memory is the endpoint's.
  */
+import { assertBatchable, type BatchingOptions } from '../../batching/batching-options.js';
+import { BatchingSession } from '../../batching/batching-session.js';
 import { ServingError, describeServable } from '../../core/serving-error.js';
 import type { RemoteEndpointConfig, Signature, TensorData } from '../../protocol.js';
 import type { PlatformModule, PlatformServable, PlatformVersion } from '../platform.js';
@@ -29,6 +34,8 @@ export interface RemotePlatformConfig {
   readonly model: string;
   /** BroadcastChannel to the control worker, for failover (`prefer-*` placements only). */
   readonly channel?: string;
+  /** The model's `batching`: concurrent predictions merged into one request to the endpoint. */
+  readonly batching?: BatchingOptions;
 }
 
 /**
@@ -72,12 +79,21 @@ async function loadRemote(version: PlatformVersion, config: RemotePlatformConfig
   }
   const addressed = info.unversioned ? undefined : version.version;
   const signature: Signature | undefined = await client.signature(addressed, signal);
+  const id = { name: version.model, version: version.version };
+  let send = (inputs: Readonly<Record<string, TensorData>>, outputs: readonly string[] | undefined, signal: AbortSignal) => client.predict(addressed, inputs, { signature, signal, ...(outputs ? { outputs } : {}) });
+  if (config.batching) {
+    if (!signature) throw new ServingError('FAILED_PRECONDITION', `${describeServable(id.name, id.version)}: batching needs the endpoint's signature, and ${client.endpoint} gives a tensor of unknown rank`, { model: id.name, version: id.version });
+    assertBatchable(id, signature);
+    // A merged request serves several callers: it runs to the end whoever of them gives up (each leaves its batch alone).
+    const batching = new BatchingSession(id, config.batching, (inputs, outputs) => client.predict(addressed, inputs, { signature, ...(outputs ? { outputs } : {}) }));
+    send = async (inputs, outputs, signal) => (await batching.run(inputs, outputs, signal)).outputs;
+  }
   const facts = { provider: 'remote', endpoint: client.endpoint, protocol: config.endpoint.protocol, ...(config.model !== version.model ? { remoteModel: config.model } : {}) };
   return {
     ...(signature ? { signature } : {}),
     predict: async (inputs: Readonly<Record<string, TensorData>>, { signal, outputs }) => {
       try {
-        return await client.predict(addressed, inputs, { signature, signal, ...(outputs ? { outputs } : {}) });
+        return await send(inputs, outputs, signal);
       } catch (error) {
         const failure = ServingError.from(error, { model: version.model, version: version.version });
         if (!failover || signal.aborted || !(ENDPOINT_FAILURES.has(failure.code) || (failure.code === 'DEADLINE_EXCEEDED' && failure.data?.endpoint !== undefined))) throw failure;
