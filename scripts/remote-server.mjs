@@ -16,7 +16,7 @@
  *
  * Usage: `const server = await startRemoteServer({ models: { mlp: 'public/models/mlp' } })` →
  * `{ url, port, setFault, clearFault, log, resetLog, reference, close }`; or `node scripts/remote-server.mjs
- * --port 8501 --model mlp=public/models/mlp` (needs `npm run build`: it uses dist/index.js).
+ * --port 8501 --model mlp=public/models/mlp` (both use dist/index.js: `npm run build` first).
  */
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -26,11 +26,12 @@ import { pathToFileURL } from 'node:url';
 const repo = new URL('..', import.meta.url);
 
 /**
- * @param {{ port?: number, host?: string, models: Record<string, string>, versions?: Record<string, number[]> }} options
- *   `models`: name → a model repository folder holding `<version>/model.onnx`; `versions`: which to serve (default all).
+ * @param {{ port?: number, host?: string, models: Record<string, string>, versions?: Record<string, number[]>, library?: { createRequestHandler: Function, ServingError: any } }} options
+ *   `models`: name → a model repository folder holding `<version>/model.onnx`; `versions`: which to serve (default all);
+ *   `library`: where the request handler comes from — the built dist/index.js by default; Vitest passes the sources.
  */
-export async function startRemoteServer({ port = 0, host = '127.0.0.1', models, versions = {} }) {
-  const { createRequestHandler, ServingError } = await import(new URL('dist/index.js', repo).href);
+export async function startRemoteServer({ port = 0, host = '127.0.0.1', models, versions = {}, library }) {
+  const { createRequestHandler, ServingError } = library ?? (await import(new URL('dist/index.js', repo).href));
   const ort = await import('onnxruntime-web');
   ort.env.wasm.numThreads = 1;
   /** @type {Map<string, Map<number, { session: any, signature: any }>>} */

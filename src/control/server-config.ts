@@ -11,7 +11,7 @@ import type { ExecutionProvider, ModelConfig, ModelServerConfig, ServerOptions, 
 import { MIN_CHUNK_BYTES } from '../storage/artifact-storage.js';
 import { describeValue } from '../core/describe-value.js';
 import { BUILTIN_PLATFORMS, PLATFORM_NAME_PATTERN } from '../sources/manifest.js';
-import { validatePlacement } from './remote-placement.js';
+import { validatePlacement } from './placement-config.js';
 
 const PROVIDERS: readonly ExecutionProvider[] = ['webgpu', 'wasm'];
 

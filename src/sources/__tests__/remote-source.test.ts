@@ -3,6 +3,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startRemoteServer } from '../../../scripts/remote-server.mjs';
+import { createRequestHandler } from '../../http/handle.js';
+import { ServingError } from '../../core/serving-error.js';
 import { RemoteSource } from '../remote-source.js';
 
 const MODELS = fileURLToPath(new URL('../../../public/models/', import.meta.url));
@@ -10,7 +12,7 @@ let server: Awaited<ReturnType<typeof startRemoteServer>>;
 
 beforeAll(async () => {
   if (!existsSync(`${MODELS}silero/2/model.onnx`)) throw new Error('public/models is missing: run `node scripts/test.mjs --unit` (or npm test) once to write it');
-  server = await startRemoteServer({ models: { silero: `${MODELS}silero` } });
+  server = await startRemoteServer({ library: { createRequestHandler, ServingError }, models: { silero: `${MODELS}silero` } });
 }, 60_000);
 afterAll(() => server?.close());
 

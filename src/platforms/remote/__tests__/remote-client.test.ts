@@ -9,6 +9,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-web';
 import { readFileSync } from 'node:fs';
 import type { RemoteEndpointConfig, TensorData } from '../../../protocol.js';
+import { createRequestHandler } from '../../../http/handle.js';
+import { ServingError } from '../../../core/serving-error.js';
 import { RemoteClient } from '../remote-client.js';
 import { startRemoteServer } from '../../../../scripts/remote-server.mjs';
 
@@ -29,7 +31,7 @@ let local: ort.InferenceSession;
 
 beforeAll(async () => {
   if (!ready) throw new Error('public/models is missing: run `node scripts/test.mjs --unit` (or npm test) once to write it');
-  server = await startRemoteServer({ models: { mlp: `${MODELS}mlp`, silero: `${MODELS}silero` } });
+  server = await startRemoteServer({ library: { createRequestHandler, ServingError }, models: { mlp: `${MODELS}mlp`, silero: `${MODELS}silero` } });
   ort.env.wasm.numThreads = 1;
   local = await ort.InferenceSession.create(readFileSync(`${MODELS}mlp/1/model.onnx`), { executionProviders: ['wasm'] });
 }, 60_000);
