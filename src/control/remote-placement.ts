@@ -84,14 +84,32 @@ export class RemotePlacements {
       executionProviders: ['wasm'],
       ...remoteLoadOptions(config, this.channel),
     });
-    const loader = new PlacementLoader({ id, placement: config.placement as 'prefer-local' | 'prefer-remote', local, remote, health: this.#healthOf(config), fits });
-    this.#loaders.set(servableIdKey(id), loader);
+    const key = servableIdKey(id);
+    const loader: PlacementLoader = new PlacementLoader({
+      id,
+      placement: config.placement as 'prefer-local' | 'prefer-remote',
+      local,
+      remote,
+      health: this.#healthOf(config),
+      fits,
+      onUnloaded: () => this.#forget(key, loader),
+    });
+    this.#loaders.set(key, loader);
     return loader;
   }
 
   close(): void {
     this.#broadcast?.close();
     for (const { health } of this.#health.values()) health.close();
+  }
+
+  /** An unloaded version's loader leaves the registry; its model's EndpointHealth stops probing once no version uses it. */
+  #forget(key: string, loader: PlacementLoader): void {
+    if (this.#loaders.get(key) === loader) this.#loaders.delete(key);
+    const model = loader.id.name;
+    if ([...this.#loaders.values()].some((l) => l.id.name === model)) return;
+    this.#health.get(model)?.health.close();
+    this.#health.delete(model);
   }
 
   /** The model's EndpointHealth; a new one when its endpoint's config changed. */

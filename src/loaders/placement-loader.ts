@@ -49,6 +49,8 @@ export interface PlacementLoaderOptions {
   readonly health: EndpointHealth;
   /** Whether `bytes` more fit the manager's resource budget now. */
   readonly fits: (bytes: number) => boolean;
+  /** Told once both sides are unloaded (the version is gone). */
+  readonly onUnloaded?: () => void;
 }
 
 type Side = 'local' | 'remote';
@@ -103,7 +105,11 @@ export class PlacementLoader implements Loader<RoutedServable> {
     const sides = [...this.#loaded];
     this.#loaded.clear();
     this.#servable = undefined;
-    await Promise.all(sides.map((side) => (side === 'local' ? local : remote).unload()));
+    try {
+      await Promise.all(sides.map((side) => (side === 'local' ? local : remote).unload()));
+    } finally {
+      this.#options.onUnloaded?.();
+    }
   }
 
   servable(): RoutedServable {
