@@ -76,7 +76,12 @@ export class DataPlane {
 
   constructor(options: DataPlaneOptions) {
     this.#options = options;
-    this.#pool = new RunnerPool({ spawn: options.spawnRunner, onExit: options.onRunnerExit });
+    this.#pool = new RunnerPool({
+      spawn: options.spawnRunner,
+      onExit: options.onRunnerExit,
+      // A runner's servable calling another (a pipeline's step): the table, or the control worker.
+      resolveRoute: async (selector, fresh) => (fresh ? undefined : this.#find(selector)) ?? options.route(selector),
+    });
   }
 
   /** What the control worker calls (through Comlink on the page). */
@@ -321,6 +326,7 @@ export class DataPlane {
       });
     }
     this.#routes = routes;
+    this.#pool.routesChanged();
   }
 
   runners(): RunnerInfo[] {

@@ -12,12 +12,21 @@
  *   seen through a Web Lock each runner holds for its life: every request pending on it rejects
  *   with UNAVAILABLE (`data.retryable`), and `onExit` tells the owner, once. A runner the pool
  *   retired itself is not reported.
+ * - Runner to runner: a runner's servable may call other servables (a pipeline's steps). The
+ *   runner asks where (`route`); the pool answers from `resolveRoute` and, the first time that
+ *   runner needs that other one, hands both ends of a new MessageChannel out, so requests and
+ *   tensors then go between them directly. A runner gone is told to every runner connected to
+ *   it (`peer-gone`: died or retired) and to those it was calling (`disconnect`); a new routing
+ *   table is told to every runner that asked for routes (`routes`).
  * - `close()` terminates every runner at once; pending requests reject with CANCELLED.
  */
 import type { BatchedRun } from '../batching/batching-session.js';
 import { watchLifeLock } from '../core/life-lock.js';
+import { splitServableKey } from '../core/servable-id.js';
 import { MessageOutbox } from '../core/message-outbox.js';
 import { ServingError, describeServable, type ServingErrorJSON } from '../core/serving-error.js';
+import type { CheckedSelector } from '../core/version-selector.js';
+import type { Route } from '../protocol.js';
 import type { CallMessage, DataMessage, FromRunner, PredictMessage, StreamMessage, RunnerFault, RunnerLoadResult, RunnerLoadSpec, RunnerReply, ToRunner } from '../protocol/runner.js';
 
 /** What a pending request is told. */
@@ -38,6 +47,8 @@ export interface RunnerPoolOptions {
   readonly spawn: (name: string, variant: RunnerVariant) => Worker;
   /** A runner ended without being retired. */
   readonly onExit: (runner: string, reason: string) => void;
+  /** Where a servable runs, for a runner whose servable calls it (`fresh`: not from the routing table). */
+  readonly resolveRoute?: (selector: CheckedSelector, fresh: boolean) => Promise<Route>;
   /** Limit on a runner's start-up. @defaultValue 30000 */
   readonly startTimeoutMs?: number;
 }
@@ -65,6 +76,10 @@ class Runner {
   readonly pending = new Map<number, PendingReply & { readonly key: string; readonly stream?: true }>();
   /** When the runner last answered anything, or was given work while idle: a run that stalls shows as no progress. */
   lastProgressAt = 0;
+  /** Runners this one has a port to (its servables call theirs). */
+  readonly peers = new Set<string>();
+  /** It has asked for routes: tell it when the routing table changes. */
+  asksRoutes = false;
   readonly outbox: MessageOutbox<DataMessage>;
   readonly up: Promise<void>;
 
@@ -179,6 +194,11 @@ export class RunnerPool {
     runner.outbox.push({ k: 'x', id });
   }
 
+  /** The routing table changed: runners that keep routes drop them. */
+  routesChanged(): void {
+    for (const runner of this.#runners.values()) if (runner.asksRoutes && runner.state === 'up') runner.post({ k: 'routes' });
+  }
+
   /** The runners alive now. */
   list(): RunnerInfo[] {
     return [...this.#runners.values()]
@@ -286,8 +306,9 @@ export class RunnerPool {
     if (runner.state === 'retired' || runner.state === 'dead') return;
     runner.state = 'dead';
     this.#runners.delete(runner.name);
+    this.#unlinkPeers(runner, true);
     this.#rejectPending(runner, (key) => {
-      const [model, version] = splitKey(key);
+      const [model, version] = splitServableKey(key);
       return new ServingError(code, `${describeServable(model, version)}: ${reason} while serving this request; it is being restarted — retry the request`, { model, ...(version !== undefined ? { version } : {}), data: { retryable: true } });
     });
     this.#options.onExit(runner.name, reason);
@@ -298,6 +319,7 @@ export class RunnerPool {
     runner.state = 'retired';
     this.#runners.delete(runner.name);
     runner.worker.terminate();
+    this.#unlinkPeers(runner, false);
     this.#rejectPending(runner, () => new ServingError('UNAVAILABLE', 'the runner was retired', { data: { retryable: true } }));
   }
 
@@ -314,6 +336,9 @@ export class RunnerPool {
         return;
       case 'exit':
         runner.exitReason = message.reason;
+        return;
+      case 'route':
+        void this.#answerRoute(runner, message.id, message.sel, message.fresh);
         return;
       case 'up':
       case 'fatal':
@@ -342,9 +367,43 @@ export class RunnerPool {
     const pending = runner.pending.get(message.id);
     if ((message.k !== 'p' && message.k !== 'c' && message.k !== 'sp') || !pending) return;
     runner.pending.delete(message.id);
-    const [model, version] = splitKey(message.s);
+    const [model, version] = splitServableKey(message.s);
     const cause = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     pending.fail(new ServingError('INVALID_ARGUMENT', `${describeServable(model, version)}: the request's inputs cannot be sent to the worker (${cause}); inputs must be { type, data, dims } objects of typed arrays that are not detached (pass transferInputs: false to keep using an input after predict)`, { model, ...(version !== undefined ? { version } : {}) }));
+  }
+
+  /** Where `selector` runs, for a servable of `runner`; with a port to that runner the first time. */
+  async #answerRoute(runner: Runner, id: number, selector: CheckedSelector, fresh: boolean): Promise<void> {
+    runner.asksRoutes = true;
+    try {
+      if (!this.#options.resolveRoute) throw new ServingError('FAILED_PRECONDITION', 'this runner pool cannot route requests between runners');
+      const route = await this.#options.resolveRoute(selector, fresh);
+      const target = this.#runners.get(route.runner);
+      if (runner.state !== 'up') return;
+      if (!target || target.state !== 'up') {
+        throw new ServingError('UNAVAILABLE', `${describeServable(selector.model, route.version)}: its runner is being replaced; retry the request`, { model: selector.model, version: route.version, data: { retryable: true } });
+      }
+      if (runner.peers.has(target.name)) {
+        runner.post({ k: 'routed', id, route });
+        return;
+      }
+      const { port1, port2 } = new MessageChannel();
+      target.post({ k: 'connect', peer: runner.name, port: port1 }, [port1]);
+      runner.peers.add(target.name);
+      runner.post({ k: 'routed', id, route, port: port2 }, [port2]);
+    } catch (error) {
+      if (runner.state === 'up') runner.post({ k: 'routed', id, error: ServingError.from(error, { model: selector.model }).toJSON() });
+    }
+  }
+
+  /** `gone` is gone: runners calling it are told, runners it called forget it. */
+  #unlinkPeers(gone: Runner, died: boolean): void {
+    for (const runner of this.#runners.values()) {
+      if (runner.state !== 'up') continue;
+      if (runner.peers.delete(gone.name)) runner.post({ k: 'peer-gone', runner: gone.name, died });
+      if (gone.peers.has(runner.name)) runner.post({ k: 'disconnect', peer: gone.name });
+    }
+    gone.peers.clear();
   }
 
   /** A load/unload round trip on the runner's channel. */
@@ -359,15 +418,5 @@ export class RunnerPool {
         reject(ServingError.from(error));
       }
     });
-  }
-}
-
-/** A servable key (`servableIdKey`: `"vad"@2`) → [model, version]. */
-function splitKey(key: string): [string, number | undefined] {
-  const at = key.lastIndexOf('@');
-  try {
-    return [JSON.parse(key.slice(0, at)) as string, Number(key.slice(at + 1))];
-  } catch {
-    return [key, undefined];
   }
 }

@@ -24,10 +24,10 @@ import type { ServableDescription } from '../core/servable-state.js';
 import { ServingError, describeServable } from '../core/serving-error.js';
 import type { ExecutionProvider, Route, RunnerEvent, RunnerHost, RuntimeInfo, Signature } from '../protocol.js';
 import type { RunnerLoadSpec } from '../protocol/runner.js';
+import { builtInPlatform, runsWithoutOrt } from '../platforms/built-in.js';
 import { importPlatform } from '../platforms/import-platform.js';
 import { platformError } from '../platforms/platform-error.js';
 import type { PlatformModule, PlatformVersion, ServableApi } from '../platforms/platform.js';
-import { tablePlatform } from '../platforms/table/table-platform.js';
 import { WARMUP_FILE, externalDataFiles, fileUrl, type ManifestFile, type ManifestVersion } from '../sources/manifest.js';
 import type { ArtifactFetcher } from './artifact-fetcher.js';
 
@@ -264,14 +264,15 @@ export class RunnerLoader implements Loader<RunnerServable> {
   /** The built-in `table`, or the app's module, imported in this worker for `estimateResources`. */
   async #platformModule(): Promise<PlatformModule> {
     const { entry, id, platformModules } = this.#options;
-    if (entry.platform === 'table') return tablePlatform;
+    const builtIn = builtInPlatform(entry.platform);
+    if (builtIn) return builtIn;
     const url = platformModules?.[entry.platform];
     const details = { model: id.name, version: id.version };
     if (!url) {
       const known = Object.keys(platformModules ?? {});
       throw new ServingError(
         'FAILED_PRECONDITION',
-        `${describeServable(id.name, id.version)} is of platform "${entry.platform}", which is not registered (platforms: onnx, table${known.length ? `, ${known.join(', ')}` : ''}); register its module: createServing({ platforms: { ${entry.platform}: new URL('./${entry.platform}-platform.js', import.meta.url) } })`,
+        `${describeServable(id.name, id.version)} is of platform "${entry.platform}", which is not registered (platforms: onnx, table, pipeline${known.length ? `, ${known.join(', ')}` : ''}); register its module: createServing({ platforms: { ${entry.platform}: new URL('./${entry.platform}-platform.js', import.meta.url) } })`,
         details,
       );
     }
@@ -288,6 +289,7 @@ export class RunnerLoader implements Loader<RunnerServable> {
       return fetcher.fetch({ model: id.name, version: id.version, url: fileUrl(file, versionUrl), file, versionFiles: entry.files });
     };
     const readText = async (path: string) => new TextDecoder().decode(await read(path));
+    const onlyInRunner = (call: string) => new ServingError('FAILED_PRECONDITION', `${describeServable(id.name, id.version)}: ${call} is for load() and the servable, in the runner; estimateResources() runs in the control worker`, details);
     return {
       model: id.name,
       version: id.version,
@@ -297,7 +299,12 @@ export class RunnerLoader implements Loader<RunnerServable> {
       read,
       readText,
       readJson: async (path) => JSON.parse(await readText(path)) as unknown,
-      createOnnxSession: () => Promise.reject(new ServingError('FAILED_PRECONDITION', `${describeServable(id.name, id.version)}: createOnnxSession() is for load(), in the runner; estimateResources() runs in the control worker`, details)),
+      createOnnxSession: () => Promise.reject(onlyInRunner('createOnnxSession()')),
+      servables: {
+        predict: () => Promise.reject(onlyInRunner('servables.predict()')),
+        lookup: () => Promise.reject(onlyInRunner('servables.lookup()')),
+        call: () => Promise.reject(onlyInRunner('servables.call()')),
+      },
     };
   }
 
@@ -310,18 +317,19 @@ export class RunnerLoader implements Loader<RunnerServable> {
     const fileBytes: { path: string; data: Uint8Array }[] = [];
     for (const file of files) fileBytes.push({ path: file.path, data: await read(file) });
     const moduleUrl = platformModules?.[entry.platform];
-    if (entry.platform !== 'onnx' && entry.platform !== 'table' && !moduleUrl) await this.#platformModule(); // throws, naming the fix
+    const builtIn = onnx || builtInPlatform(entry.platform) !== undefined;
+    if (!builtIn && !moduleUrl) await this.#platformModule(); // throws, naming the fix
     return {
       key: this.#key,
       model: id.name,
       version: id.version,
       platform: entry.platform,
-      ...(moduleUrl && !onnx && entry.platform !== 'table' ? { moduleUrl } : {}),
+      ...(moduleUrl && !builtIn ? { moduleUrl } : {}),
       ...(platformConfig !== undefined ? { platformConfig } : {}),
       files: fileBytes,
       externalData: externalDataFiles(entry).map((f) => f.path),
-      // A table needs no ORT: it runs in the smaller WASM-only runner.
-      providers: entry.platform === 'table' ? ['wasm'] : executionProviders,
+      // A table or a pipeline needs no ORT: it runs in the smaller WASM-only runner.
+      providers: runsWithoutOrt(entry.platform) ? ['wasm'] : executionProviders,
       warmupRuns: onnx ? warmupRuns : 0,
       ...(batching ? { batching } : {}),
       ...(maxRunMs !== undefined ? { maxRunMs } : {}),
