@@ -272,7 +272,7 @@ export interface ModelStatus {
 }
 
 /** The built-in platforms. */
-export type ServableKind = 'onnx' | 'table';
+export type ServableKind = 'onnx' | 'table' | 'pipeline';
 
 export interface ModelMetadata {
   readonly model: string;

@@ -13,6 +13,7 @@ export {
   ONNX_MODEL_FILE,
   PLATFORM_NAME_PATTERN,
   TABLE_FILES,
+  PIPELINE_FILE,
   WARMUP_FILE,
   missingPlatformFiles,
   parseManifest,
@@ -22,4 +23,5 @@ export type { Manifest, ManifestFile, ManifestVersion } from './sources/manifest
 export { VersionLabels } from './core/version-labels.js';
 export { ServingError, isServingError } from './core/serving-error.js';
 export { TENSOR_TYPES } from './loaders/tensor-types.js';
+export { parsePipeline } from './platforms/pipeline/pipeline-spec.js';
 export type { Signature, TensorSpec, TensorType } from './protocol.js';

@@ -389,11 +389,11 @@ describe('browserving manifest: platforms, side files and external data', SLOW, 
     await standardRepository();
     await put(3, 'vocab.json', '{}');
 
-    const run = await cli('manifest', base, '--platform', '1=pipeline', '--platform', '3=tokenizer');
+    const run = await cli('manifest', base, '--platform', '1=ensemble', '--platform', '3=tokenizer');
 
     expect(run.code).toBe(0);
     const versions = (await manifest()).versions;
-    expect(versions.map((v) => [v.version, v.platform])).toEqual([[1, 'pipeline'], [2, 'table'], [3, 'tokenizer']]);
+    expect(versions.map((v) => [v.version, v.platform])).toEqual([[1, 'ensemble'], [2, 'table'], [3, 'tokenizer']]);
     expect(versions[0]?.files.map((f) => f.path)).toEqual(['model.onnx']);
     expect(versions[0]?.signature).toBeUndefined();
 
@@ -404,6 +404,23 @@ describe('browserving manifest: platforms, side files and external data', SLOW, 
     const builtIn = await cli('manifest', base, '--platform', '3=onnx');
     expect(builtIn.code).toBe(1);
     expect(builtIn.stderr).toContain('an "onnx" version needs a model.onnx');
+  });
+
+  it('infers "pipeline" from a pipeline.json and checks it with the runtime\u2019s own parser', async () => {
+    await put(1, 'pipeline.json', JSON.stringify({ steps: [{ name: 'a', model: 'm', predict: { x: 'inputs.x' } }], outputs: { y: 'a.y' } }));
+    expect((await cli('manifest', base)).code).toBe(0);
+    expect((await manifest()).versions.map((v) => [v.version, v.platform])).toEqual([[1, 'pipeline']]);
+
+    await put(2, 'pipeline.json', JSON.stringify({ steps: [{ name: 'a', model: 'm', predict: { x: 'b.y' } }], outputs: { y: 'a.y' } }));
+    const broken = await cli('manifest', base);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toContain(`version folder ${join(base, '2')}: pipeline.json steps[0].predict.x: "b.y" refers to "b", which is not an earlier step`);
+
+    await put(2, 'pipeline.json', JSON.stringify({ steps: [{ name: 'b', model: 'm', lookup: 'inputs.k' }], outputs: { v: 'b.values' } }));
+    await put(3, 'steps.json', '{}');
+    const missing = await cli('manifest', base, '--platform', '3=pipeline');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('a "pipeline" version needs a pipeline.json');
   });
 
   it('rejects a --platform that is not a platform name as a usage error, writing nothing', async () => {
@@ -474,7 +491,7 @@ describe('browserving manifest errors', SLOW, () => {
     await put(3, 'model.bin', 'weights');
     const run = await cli('manifest', base);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain(`version folder ${join(base, '3')} has neither model.onnx nor table.txt nor table.json (it holds model.bin)`);
+    expect(run.stderr).toContain(`version folder ${join(base, '3')} has neither model.onnx nor table.txt nor table.json nor pipeline.json (it holds model.bin)`);
     expect(run.stderr).toContain('--platform <name>');
     expect(existsSync(join(base, 'manifest.json'))).toBe(false);
   });

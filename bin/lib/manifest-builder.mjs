@@ -15,7 +15,7 @@ import { CliError } from './cli-error.mjs';
 import { externalDataLocations } from './onnx-external-data.mjs';
 import { readOnnxSignature } from './onnx-signature.mjs';
 import { describeFiles, listVersionFolders } from './repository-scan.mjs';
-import { MANIFEST_FILE, MANIFEST_FORMAT, ONNX_MODEL_FILE, TABLE_FILES, WARMUP_FILE, isLabelName, isServingError, missingPlatformFiles, parseManifest, platformOfFiles } from './repository-format.mjs';
+import { MANIFEST_FILE, MANIFEST_FORMAT, ONNX_MODEL_FILE, PIPELINE_FILE, TABLE_FILES, WARMUP_FILE, isLabelName, isServingError, missingPlatformFiles, parseManifest, parsePipeline, platformOfFiles } from './repository-format.mjs';
 
 /**
  * @typedef {import('../../src/repository.js').Manifest} Manifest
@@ -52,6 +52,7 @@ export async function readVersions(basePath, choices, warn) {
     const files = await describeFiles(dir);
     const paths = files.map((f) => f.path);
     const platform = platformOf(version, dir, paths, choices);
+    if (platform === 'pipeline') await checkPipeline(dir);
     if (platform !== 'onnx') {
       versions.push({ version, platform, files });
       continue;
@@ -77,11 +78,32 @@ function platformOf(version, dir, paths, choices) {
   const platform = given ?? platformOfFiles(paths) ?? choices.platform;
   if (!platform) {
     const holds = paths.length ? `it holds ${paths.join(', ')}` : 'it is empty';
-    throw new CliError(`version folder ${dir} has neither ${ONNX_MODEL_FILE} nor ${TABLE_FILES.join(' nor ')} (${holds}); if an app platform loads it, name that platform: --platform <name> (or --platform ${version}=<name>)`);
+    throw new CliError(`version folder ${dir} has neither ${ONNX_MODEL_FILE} nor ${TABLE_FILES.join(' nor ')} nor ${PIPELINE_FILE} (${holds}); if an app platform loads it, name that platform: --platform <name> (or --platform ${version}=<name>)`);
   }
   const missing = missingPlatformFiles(platform, paths);
   if (missing) throw new CliError(`version folder ${dir}: --platform ${given === undefined ? '' : `${version}=`}${platform}: ${missing} (${paths.length ? `it holds ${paths.join(', ')}` : 'it is empty'})`);
   return platform;
+}
+
+/**
+ * A pipeline version's pipeline.json, checked with the runtime's own parser (the model and
+ * label names of its steps are checked when it serves: they are other models of the config).
+ * @param {string} dir
+ */
+async function checkPipeline(dir) {
+  const path = join(dir, PIPELINE_FILE);
+  let json;
+  try {
+    json = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new CliError(`${path} is not valid JSON: ${error.message}`);
+  }
+  try {
+    parsePipeline(json, `version folder ${dir}`);
+  } catch (error) {
+    if (isServingError(error)) throw new CliError(error.message);
+    throw error;
+  }
 }
 
 /**

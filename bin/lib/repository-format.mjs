@@ -26,10 +26,12 @@ export const {
   ONNX_MODEL_FILE,
   PLATFORM_NAME_PATTERN,
   TABLE_FILES,
+  PIPELINE_FILE,
   TENSOR_TYPES,
   WARMUP_FILE,
   missingPlatformFiles,
   parseManifest,
+  parsePipeline,
   platformOfFiles,
   isServingError,
 } = format;

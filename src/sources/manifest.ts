@@ -17,8 +17,8 @@
  * ```
  * `platform` (TF Serving's `model_platform`) names what loads the version. Built-ins: `onnx` (a
  * `model.onnx`; the files named in `externalData` are its ONNX external data; an optional
- * `warmup.json`) and `table` (a `table.txt`, one entry per line, or a `table.json` array or
- * object); any other name is a platform the app registers (`platforms` in the config). Every
+ * `warmup.json`), `table` (a `table.txt`, one entry per line, or a `table.json` array or
+ * object) and `pipeline` (a `pipeline.json`: steps calling other servables); any other name is a platform the app registers (`platforms` in the config). Every
  * other file of a version is a side file (a tokenizer, labels, a config): stored and verified
  * like the model, and readable by the platform's loader.
  *
@@ -41,10 +41,12 @@ export const MANIFEST_FILE = 'manifest.json';
 export const ONNX_MODEL_FILE = 'model.onnx';
 export const WARMUP_FILE = 'warmup.json';
 export const TABLE_FILES = ['table.txt', 'table.json'] as const;
+/** What a `pipeline` version computes: its steps and how tensors flow between them. */
+export const PIPELINE_FILE = 'pipeline.json';
 /** Platform names: lower-case letters, digits, `-` and `_`, starting with a letter. */
 export const PLATFORM_NAME_PATTERN = /^[a-z][a-z0-9_-]*$/;
 /** The platforms every runtime has. */
-export const BUILTIN_PLATFORMS = ['onnx', 'table'] as const;
+export const BUILTIN_PLATFORMS = ['onnx', 'table', 'pipeline'] as const;
 
 export interface ManifestFile {
   /** Relative to the version folder; `/`-separated, no `..`. */
@@ -88,10 +90,11 @@ export interface Manifest {
   readonly generatedAt?: string;
 }
 
-/** The built-in platform a version's file list implies, or undefined when it holds neither a `model.onnx` nor a table file. */
+/** The built-in platform a version's file list implies, or undefined when it holds no `model.onnx`, table file or `pipeline.json`. */
 export function platformOfFiles(paths: readonly string[]): ServableKind | undefined {
   if (paths.includes(ONNX_MODEL_FILE)) return 'onnx';
   if (TABLE_FILES.some((f) => paths.includes(f))) return 'table';
+  if (paths.includes(PIPELINE_FILE)) return 'pipeline';
   return undefined;
 }
 
@@ -99,6 +102,7 @@ export function platformOfFiles(paths: readonly string[]): ServableKind | undefi
 export function missingPlatformFiles(platform: string, paths: readonly string[]): string | undefined {
   if (platform === 'onnx' && !paths.includes(ONNX_MODEL_FILE)) return `an "onnx" version needs a ${ONNX_MODEL_FILE}`;
   if (platform === 'table' && !TABLE_FILES.some((f) => paths.includes(f))) return `a "table" version needs a ${TABLE_FILES.join(' or a ')}`;
+  if (platform === 'pipeline' && !paths.includes(PIPELINE_FILE)) return `a "pipeline" version needs a ${PIPELINE_FILE}`;
   return undefined;
 }
 
