@@ -33,7 +33,7 @@ function publishClassifier(repo: Repo): void {
   // Inferred from pipeline.json: the CLI checks the file with the runtime's own parser.
   repo.publish('textcls');
   // No signature of its own: what the caller sends reaches the classifier step as it is.
-  repo.writeFile('idscls', 1, 'pipeline.json', JSON.stringify({ steps: [PIPELINE.steps[1], PIPELINE.steps[2]].map((s) => (s.name === 'classify' ? { ...s, predict: { ids: 'inputs.ids' } } : s)), outputs: PIPELINE.outputs }));
+  repo.writeFile('idscls', 1, 'pipeline.json', JSON.stringify({ steps: PIPELINE.steps.slice(1).map((s) => (s.name === 'classify' ? { ...s, predict: { ids: 'inputs.ids' } } : s)), outputs: PIPELINE.outputs }));
   repo.publish('idscls');
 }
 

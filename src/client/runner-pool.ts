@@ -149,34 +149,28 @@ export class RunnerPool {
    * then asks for the route again.
    */
   predict(runnerName: string, message: Omit<PredictMessage, 'k' | 'id'>, transfer: readonly Transferable[], reply: PendingReply): number | undefined {
-    const runner = this.#runners.get(runnerName);
-    if (!runner || runner.state !== 'up') return undefined;
-    const id = this.#nextId++;
-    if (runner.pending.size === 0) runner.lastProgressAt = performance.now();
-    runner.pending.set(id, { ...reply, key: message.s });
-    runner.outbox.push({ k: 'p', id, s: message.s, i: message.i, ...(message.o !== undefined ? { o: message.o } : {}) }, transfer);
-    return id;
+    return this.#send(runnerName, message.s, reply, (id) => ({ k: 'p', id, s: message.s, i: message.i, ...(message.o !== undefined ? { o: message.o } : {}) }), transfer);
   }
 
   /** Sends `lookup` or a method call; as `predict`. */
   call(runnerName: string, message: Omit<CallMessage, 'k' | 'id'>, transfer: readonly Transferable[], reply: PendingReply): number | undefined {
-    const runner = this.#runners.get(runnerName);
-    if (!runner || runner.state !== 'up') return undefined;
-    const id = this.#nextId++;
-    if (runner.pending.size === 0) runner.lastProgressAt = performance.now();
-    runner.pending.set(id, { ...reply, key: message.s });
-    runner.outbox.push({ k: 'c', id, ...message }, transfer);
-    return id;
+    return this.#send(runnerName, message.s, reply, (id) => ({ k: 'c', id, ...message }), transfer);
   }
 
   /** Starts a stream with room for `message.c` results; `reply.item` gets each. As `predict` otherwise. */
   stream(runnerName: string, message: Omit<StreamMessage, 'k' | 'id'>, transfer: readonly Transferable[], reply: PendingReply & { item(value: unknown): void }): number | undefined {
+    // A stream waits on its consumer as long as it likes: it is not a run the watchdog times.
+    return this.#send(runnerName, message.s, reply, (id) => ({ k: 'sp', id, ...message }), transfer, true);
+  }
+
+  /** Registers `reply` under a new id and queues the message built for it; undefined when the runner is gone. */
+  #send(runnerName: string, key: string, reply: PendingReply, message: (id: number) => DataMessage, transfer: readonly Transferable[], stream = false): number | undefined {
     const runner = this.#runners.get(runnerName);
     if (!runner || runner.state !== 'up') return undefined;
     const id = this.#nextId++;
-    // A stream waits on its consumer as long as it likes: it is not a run the watchdog times.
-    runner.pending.set(id, { ...reply, key: message.s, stream: true });
-    runner.outbox.push({ k: 'sp', id, ...message }, transfer);
+    if (!stream && runner.pending.size === 0) runner.lastProgressAt = performance.now();
+    runner.pending.set(id, stream ? { ...reply, key, stream: true } : { ...reply, key });
+    runner.outbox.push(message(id), transfer);
     return id;
   }
 
