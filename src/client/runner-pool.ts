@@ -27,6 +27,7 @@ import { MessageOutbox } from '../core/message-outbox.js';
 import { ServingError, describeServable, type ServingErrorJSON } from '../core/serving-error.js';
 import type { CheckedSelector } from '../core/version-selector.js';
 import type { Route } from '../protocol.js';
+import { RunnerLinks } from './runner-links.js';
 import type { CallMessage, DataMessage, FromRunner, PredictMessage, StreamMessage, RunnerFault, RunnerLoadResult, RunnerLoadSpec, RunnerReply, ToRunner } from '../protocol/runner.js';
 
 /** What a pending request is told. */
@@ -76,10 +77,8 @@ class Runner {
   readonly pending = new Map<number, PendingReply & { readonly key: string; readonly stream?: true }>();
   /** When the runner last answered anything, or was given work while idle: a run that stalls shows as no progress. */
   lastProgressAt = 0;
-  /** Runners this one has a port to (its servables call theirs). */
-  readonly peers = new Set<string>();
-  /** It has asked for routes: tell it when the routing table changes. */
-  asksRoutes = false;
+  /** Its ports to other runners (its servables call theirs). */
+  readonly links = new RunnerLinks();
   readonly outbox: MessageOutbox<DataMessage>;
   readonly up: Promise<void>;
 
@@ -190,7 +189,7 @@ export class RunnerPool {
 
   /** The routing table changed: runners that keep routes drop them. */
   routesChanged(): void {
-    for (const runner of this.#runners.values()) if (runner.asksRoutes && runner.state === 'up') runner.post({ k: 'routes' });
+    for (const runner of this.#runners.values()) if (runner.links.asksRoutes && runner.state === 'up') runner.post({ k: 'routes' });
   }
 
   /** The runners alive now. */
@@ -300,7 +299,7 @@ export class RunnerPool {
     if (runner.state === 'retired' || runner.state === 'dead') return;
     runner.state = 'dead';
     this.#runners.delete(runner.name);
-    this.#unlinkPeers(runner, true);
+    RunnerLinks.gone(runner, this.#runners.values(), true);
     this.#rejectPending(runner, (key) => {
       const [model, version] = splitServableKey(key);
       return new ServingError(code, `${describeServable(model, version)}: ${reason} while serving this request; it is being restarted — retry the request`, { model, ...(version !== undefined ? { version } : {}), data: { retryable: true } });
@@ -313,7 +312,7 @@ export class RunnerPool {
     runner.state = 'retired';
     this.#runners.delete(runner.name);
     runner.worker.terminate();
-    this.#unlinkPeers(runner, false);
+    RunnerLinks.gone(runner, this.#runners.values(), false);
     this.#rejectPending(runner, () => new ServingError('UNAVAILABLE', 'the runner was retired', { data: { retryable: true } }));
   }
 
@@ -332,7 +331,10 @@ export class RunnerPool {
         runner.exitReason = message.reason;
         return;
       case 'route':
-        void this.#answerRoute(runner, message.id, message.sel, message.fresh);
+        void runner.links.answerRoute(runner, this.#runners, this.#options.resolveRoute, message);
+        return;
+      case 'unlinked':
+        runner.links.unlinked(runner, this.#runners.get(message.runner));
         return;
       case 'up':
       case 'fatal':
@@ -364,40 +366,6 @@ export class RunnerPool {
     const [model, version] = splitServableKey(message.s);
     const cause = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     pending.fail(new ServingError('INVALID_ARGUMENT', `${describeServable(model, version)}: the request's inputs cannot be sent to the worker (${cause}); inputs must be { type, data, dims } objects of typed arrays that are not detached (pass transferInputs: false to keep using an input after predict)`, { model, ...(version !== undefined ? { version } : {}) }));
-  }
-
-  /** Where `selector` runs, for a servable of `runner`; with a port to that runner the first time. */
-  async #answerRoute(runner: Runner, id: number, selector: CheckedSelector, fresh: boolean): Promise<void> {
-    runner.asksRoutes = true;
-    try {
-      if (!this.#options.resolveRoute) throw new ServingError('FAILED_PRECONDITION', 'this runner pool cannot route requests between runners');
-      const route = await this.#options.resolveRoute(selector, fresh);
-      const target = this.#runners.get(route.runner);
-      if (runner.state !== 'up') return;
-      if (!target || target.state !== 'up') {
-        throw new ServingError('UNAVAILABLE', `${describeServable(selector.model, route.version)}: its runner is being replaced; retry the request`, { model: selector.model, version: route.version, data: { retryable: true } });
-      }
-      if (runner.peers.has(target.name)) {
-        runner.post({ k: 'routed', id, route });
-        return;
-      }
-      const { port1, port2 } = new MessageChannel();
-      target.post({ k: 'connect', peer: runner.name, port: port1 }, [port1]);
-      runner.peers.add(target.name);
-      runner.post({ k: 'routed', id, route, port: port2 }, [port2]);
-    } catch (error) {
-      if (runner.state === 'up') runner.post({ k: 'routed', id, error: ServingError.from(error, { model: selector.model }).toJSON() });
-    }
-  }
-
-  /** `gone` is gone: runners calling it are told, runners it called forget it. */
-  #unlinkPeers(gone: Runner, died: boolean): void {
-    for (const runner of this.#runners.values()) {
-      if (runner.state !== 'up') continue;
-      if (runner.peers.delete(gone.name)) runner.post({ k: 'peer-gone', runner: gone.name, died });
-      if (gone.peers.has(runner.name)) runner.post({ k: 'disconnect', peer: gone.name });
-    }
-    gone.peers.clear();
   }
 
   /** A load/unload round trip on the runner's channel. */

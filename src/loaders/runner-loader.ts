@@ -332,7 +332,8 @@ export class RunnerLoader implements Loader<RunnerServable> {
       providers: runsWithoutOrt(entry.platform) ? ['wasm'] : executionProviders,
       warmupRuns: onnx ? warmupRuns : 0,
       ...(batching ? { batching } : {}),
-      ...(maxRunMs !== undefined ? { maxRunMs } : {}),
+      // A pipeline's runner waits on its steps' runners: their runs are watched there, not here.
+      ...(maxRunMs !== undefined && entry.platform !== 'pipeline' ? { maxRunMs } : {}),
       wasm: supervision.wasm,
     };
   }

@@ -52,9 +52,13 @@
  *                            the route until main says { k: 'routes' } (the table changed);
  *                            A → B on the port: the same 'p' / 'c' / 'x' messages as main sends,
  *                            B → A on the port: the same replies ('moved' → A asks again, fresh).
- *                            B gone → main → A { k: 'peer-gone', runner: B, died }: A's requests to B
- *                            are re-sent elsewhere (B retired after draining) or fail UNAVAILABLE
- *                            retryable (B died); A gone → main → B { k: 'disconnect', peer: A }.
+ *                            B left hosting nothing after an unload → B → A on the port { k: 'bye' }
+ *                            after its last reply: A's requests still pending there never ran and
+ *                            are re-sent where the servable is now;
+ *                            B gone → main → A { k: 'peer-gone', runner: B, died }: died — A's
+ *                            requests to B fail UNAVAILABLE retryable; retired — A waits for B's
+ *                            `bye` (at most 1 s) and re-sends as above;
+ *                            A gone → main → B { k: 'disconnect', peer: A }.
  *
  *   fatal in the runner      a WebAssembly.RuntimeError (WASM abort) or a lost WebGPU device:
  *                            runner → { k: 'exit', reason } and closes itself; then as above.
@@ -179,6 +183,9 @@ export type RunnerReply =
   /** The inputs come back (transferred) so the client can send them where the servable is now. */
   | { readonly k: 'moved'; readonly id: number; readonly i: unknown };
 
+/** What a runner answers another runner on their port: the replies, and `bye` after its last one. */
+export type PeerReply = RunnerReply | { readonly k: 'bye' } | { readonly k: 'many'; readonly m: readonly (RunnerReply | { readonly k: 'bye' })[] };
+
 export type FromRunner =
   | RunnerReply
   | { readonly k: 'many'; readonly m: readonly RunnerReply[] }
@@ -186,5 +193,7 @@ export type FromRunner =
   /** Instead of `up`: the runner cannot work at all (e.g. bundled as a classic worker); `reason` says how to fix it. */
   | { readonly k: 'fatal'; readonly reason: string }
   | { readonly k: 'exit'; readonly reason: string }
+  /** This runner closed its port to `runner` (it said `bye`): a later route to it needs a new one. */
+  | { readonly k: 'unlinked'; readonly runner: string }
   /** Where does `sel` run? (a servable of this runner calls another one); `fresh`: not from the table (after a `moved`). */
   | { readonly k: 'route'; readonly id: number; readonly sel: ServableSelector; readonly fresh: boolean };

@@ -9,20 +9,25 @@
  *   the routing table changed; `moved` asks again, fresh, and re-sends (at most MAX_MOVES times).
  * - The caller's AbortSignal cancels: the request leaves the other runner's queue (`x`) and the
  *   promise rejects with the signal's reason.
- * - The other runner gone: requests to a runner that retired (it drained first, so they never
- *   ran) are re-sent where the servable is now; to one that died, they reject with UNAVAILABLE
- *   (`data.retryable`), as the page's own requests do.
+ * - The other runner gone: requests to a runner that retired (it says `bye` after its last reply,
+ *   so those still pending never ran) are re-sent where the servable is now; to one that died,
+ *   they reject with UNAVAILABLE (`data.retryable`), as the page's own requests do. A runner
+ *   being replaced (its route answered but its port already gone) is asked for again, fresh: the
+ *   control worker's answer waits for the restart, as the page's requests do.
  * - Inputs are copied, not transferred: a caller may use one tensor in several requests.
  */
 import { MessageOutbox } from '../core/message-outbox.js';
+import { raceAbort } from '../core/request-deadline.js';
 import { ServingError, describeServable, type ServingErrorJSON } from '../core/serving-error.js';
 import { splitServableKey } from '../core/servable-id.js';
 import { validateSelector, type CheckedSelector } from '../core/version-selector.js';
 import { unansweredError, type PlatformCallOptions, type PlatformServables, type ServableApi, type ServableSelector } from '../platforms/platform.js';
 import type { Route, TableValue, TensorData } from '../protocol.js';
-import type { DataMessage, FromRunner, RunnerReply } from '../protocol/runner.js';
+import type { DataMessage, FromRunner, PeerReply, RunnerReply } from '../protocol/runner.js';
 
 const MAX_MOVES = 3;
+/** How long a retired runner's `bye` is waited for once the main thread says it is gone. */
+const BYE_GRACE_MS = 1000;
 
 const MOVED = Symbol('moved');
 
@@ -36,6 +41,8 @@ interface Connection {
   readonly port: MessagePort;
   readonly outbox: MessageOutbox<DataMessage>;
   readonly pending: Map<number, Pending>;
+  /** Set once the main thread said the runner retired: when its `bye` is given up on. */
+  byeTimer?: ReturnType<typeof setTimeout>;
 }
 
 export class PeerClient implements PlatformServables {
@@ -85,19 +92,27 @@ export class PeerClient implements PlatformServables {
 
   /** `runner` is gone; see the file comment. */
   peerGone(runner: string, died: boolean): void {
-    const connection = this.#connections.get(runner);
     for (const [key, route] of this.#routes) if (route.runner === runner) this.#routes.delete(key);
+    const connection = this.#connections.get(runner);
     if (!connection) return;
-    this.#connections.delete(runner);
-    connection.port.close();
-    for (const pending of connection.pending.values()) {
-      if (!died) {
-        pending.resolve(MOVED);
-        continue;
-      }
-      const [model, version] = splitServableKey(pending.key);
-      pending.reject(new ServingError('UNAVAILABLE', `${describeServable(model, version)}: its runner ended while serving this request; it is being restarted — retry the request`, { model, ...(version !== undefined ? { version } : {}), data: { retryable: true } }));
+    if (died) {
+      this.#close(runner, connection, (pending) => {
+        const [model, version] = splitServableKey(pending.key);
+        pending.reject(new ServingError('UNAVAILABLE', `${describeServable(model, version)}: its runner ended while serving this request; it is being restarted — retry the request`, { model, ...(version !== undefined ? { version } : {}), data: { retryable: true } }));
+      });
+      return;
     }
+    // Its last replies may still be on their way on the port: they end with `bye`.
+    connection.byeTimer ??= setTimeout(() => this.#close(runner, connection, (pending) => pending.resolve(MOVED)), BYE_GRACE_MS);
+  }
+
+  #close(runner: string, connection: Connection, settle: (pending: Pending) => void): void {
+    clearTimeout(connection.byeTimer);
+    if (this.#connections.get(runner) === connection) this.#connections.delete(runner);
+    connection.port.close();
+    const pending = [...connection.pending.values()];
+    connection.pending.clear();
+    for (const p of pending) settle(p);
   }
 
   async #request(selector: ServableSelector, api: ServableApi, message: (route: Route, id: number) => DataMessage, signal: AbortSignal): Promise<{ version: number; value: unknown }> {
@@ -116,20 +131,23 @@ export class PeerClient implements PlatformServables {
     }
   }
 
-  async #route(selector: CheckedSelector, fresh: boolean, signal: AbortSignal): Promise<Route> {
+  async #route(selector: CheckedSelector, fresh: boolean, signal: AbortSignal, attempt = 0): Promise<Route> {
     const key = JSON.stringify([selector.model, selector.version ?? null, selector.label ?? null]);
     const known = fresh ? undefined : this.#routes.get(key);
     if (known && this.#connections.has(known.runner)) return known;
     const id = this.#nextId++;
     const asked = new Promise<{ route: Route }>((resolve, reject) => this.#asks.set(id, { resolve, reject }));
     this.#post({ k: 'route', id, sel: selector, fresh });
-    const { route } = await raceSignal(asked, signal, () => this.#asks.delete(id));
-    if (!this.#connections.has(route.runner)) {
-      // Only a runner that ended between the answer and now: its servable is elsewhere by now.
-      throw new ServingError('UNAVAILABLE', `${describeServable(selector.model, route.version)}: its runner ended; retry the request`, { model: selector.model, version: route.version, data: { retryable: true } });
+    const { route } = await raceAbort(asked, signal, () => this.#asks.delete(id));
+    if (this.#connections.has(route.runner)) {
+      this.#routes.set(key, route);
+      return route;
     }
-    this.#routes.set(key, route);
-    return route;
+    // The runner ended between the answer and now: ask again, fresh, which waits for its replacement.
+    if (attempt >= MAX_MOVES) {
+      throw new ServingError('UNAVAILABLE', `${describeServable(selector.model, route.version)}: its runner kept ending; retry the request`, { model: selector.model, version: route.version, data: { retryable: true } });
+    }
+    return this.#route(selector, true, signal, attempt + 1);
   }
 
   #send(route: Route, message: (route: Route, id: number) => DataMessage, signal: AbortSignal): Promise<unknown> {
@@ -139,7 +157,7 @@ export class PeerClient implements PlatformServables {
       connection.pending.set(id, { key: route.key, resolve, reject });
       connection.outbox.push(message(route, id));
     });
-    return raceSignal(answered, signal, () => {
+    return raceAbort(answered, signal, () => {
       if (connection.pending.delete(id)) connection.outbox.push({ k: 'x', id });
     });
   }
@@ -161,12 +179,19 @@ export class PeerClient implements PlatformServables {
         waiting.reject(new ServingError('INVALID_ARGUMENT', `${describeServable(model, version)}: the request cannot be sent to its runner (${(error as Error)?.message ?? String(error)}); tensors must be { type, data, dims } objects of typed arrays or string arrays`, { model, ...(version !== undefined ? { version } : {}) }));
       },
     });
-    port.onmessage = (event: MessageEvent<RunnerReply | { k: 'many'; m: RunnerReply[] }>) => {
+    const connection: Connection = { port, outbox, pending };
+    port.onmessage = (event: MessageEvent<PeerReply>) => {
       const data = event.data;
-      if (data.k === 'many') for (const reply of data.m) settle(pending, reply);
-      else settle(pending, data);
+      for (const reply of data.k === 'many' ? data.m : [data]) {
+        if (reply.k !== 'bye') {
+          settle(pending, reply);
+          continue;
+        }
+        this.#close(runner, connection, (p) => p.resolve(MOVED));
+        this.#post({ k: 'unlinked', runner });
+      }
     };
-    this.#connections.set(runner, { port, outbox, pending });
+    this.#connections.set(runner, connection);
   }
 }
 
@@ -177,33 +202,4 @@ function settle(pending: Map<number, Pending>, reply: RunnerReply): void {
   if (reply.k === 'ok') waiting.resolve(reply.value);
   else if (reply.k === 'err') waiting.reject(ServingError.fromJSON(reply.error));
   else waiting.resolve(MOVED);
-}
-
-/** `work`, or the signal's reason once it aborts (then `onAbort` runs). */
-function raceSignal<T>(work: Promise<T>, signal: AbortSignal, onAbort: () => void): Promise<T> {
-  if (signal.aborted) {
-    onAbort();
-    return Promise.reject(abortReason(signal));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const abort = () => {
-      onAbort();
-      reject(abortReason(signal));
-    };
-    signal.addEventListener('abort', abort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', abort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', abort);
-        reject(error);
-      },
-    );
-  });
-}
-
-function abortReason(signal: AbortSignal): ServingError {
-  return signal.reason instanceof ServingError ? signal.reason : new ServingError('CANCELLED', 'the request was cancelled by the caller');
 }

@@ -45,7 +45,7 @@ interface Hosted {
 
 /** Who sends requests: the main thread (the Worker channel) or another runner (a port from `connect`). Request ids are the sender's. */
 interface Channel {
-  readonly outbox: MessageOutbox<RunnerReply>;
+  readonly outbox: MessageOutbox<RunnerReply | { readonly k: 'bye' }>;
   readonly cancels: Map<number, AbortController>;
   readonly streams: Map<number, { credit: number; resume?: () => void }>;
 }
@@ -347,6 +347,8 @@ export class RunnerServer {
     if (hosted.inflight > 0) await new Promise<void>((resolve) => (hosted.drained = resolve));
     this.#hosted.delete(key);
     await hosted.servable.release();
+    // Hosting nothing, this runner is about to be retired: runners calling it learn it after its last reply.
+    if (this.#hosted.size === 0) for (const { channel } of this.#peers.values()) channel.outbox.push({ k: 'bye' });
   }
 
   #answer(id: number, work: Promise<unknown>): void {
@@ -390,11 +392,13 @@ export class RunnerServer {
 /** A sender's reply outbox and its requests' cancellations and stream credits. */
 function channel(post: (message: unknown, transfer: Transferable[]) => void): Channel {
   return {
-    outbox: new MessageOutbox<RunnerReply>({
+    outbox: new MessageOutbox<RunnerReply | { readonly k: 'bye' }>({
       post,
       wrap: (m) => ({ k: 'many', m }),
       // Outputs are fresh ORT arrays: a failure to post one is ours.
-      onError: (reply, error) => post({ k: 'err', id: reply.id, error: ServingError.from(error).toJSON() }, []),
+      onError: (reply, error) => {
+        if (reply.k !== 'bye') post({ k: 'err', id: reply.id, error: ServingError.from(error).toJSON() }, []);
+      },
     }),
     cancels: new Map(),
     streams: new Map(),

@@ -107,7 +107,18 @@ describe('pipeline platform', () => {
         outputs: { scores: 'first.scores', ghost: 'ghost.y', missing: 'first.nothing' },
       }),
     });
-    const s = await start({ models: [model('tok', { platformConfig: { lowercase: true } }), model('cls'), model('labels'), model('textcls'), model('broken')] });
+    await repo.publish('slow', 1, { 'model.onnx': onnx.slowModel({ size: 256, repeats: 100 }) });
+    // Two steps at once: the one that fails answers, not the one it stops.
+    await repo.publish('race', 1, { 'pipeline.json': JSON.stringify({ steps: [{ name: 'slow', model: 'slow', predict: { x: 'inputs.x' } }, { name: 'bad', model: 'cls', predict: { ids: 'inputs.ids' } }], outputs: { y: 'slow.y', s: 'bad.scores' } }) });
+    await repo.publish('self', 1, { 'pipeline.json': JSON.stringify({ steps: [{ name: 'again', model: 'self', predict: { x: 'inputs.x' } }], outputs: { y: 'again.y' } }) });
+    const s = await start({ models: [model('tok', { platformConfig: { lowercase: true } }), model('cls'), model('labels'), model('textcls'), model('broken'), model('slow'), model('race'), model('self')] });
+
+    const raced = await rejectionOf(s.predict({ model: 'race', inputs: { x: { type: 'float32', data: new Float32Array(256), dims: [1, 256] }, ids: { type: 'float32', data: Float32Array.of(1), dims: [1] } } }));
+    expect(raced).toMatchObject({ code: 'INVALID_ARGUMENT', model: 'race', input: 'ids', data: { step: 'bad' } });
+
+    // A pipeline calling itself fails its load, naming the step.
+    expect(s.status('self').versions[0]).toMatchObject({ state: 'END', error: { code: 'INVALID_ARGUMENT' } });
+    expect(s.status('self').versions[0]!.error!.message).toMatch(/steps\[0\].model: "self" is this pipeline's own model/);
 
     // The composite's own signature is checked before any step runs.
     const noText = await rejectionOf(s.predict({ model: 'textcls', inputs: { words: { type: 'string', data: ['good'], dims: [1] } } }));
@@ -130,7 +141,7 @@ describe('pipeline platform', () => {
 
     const missingOutput = await rejectionOf(s.predict({ model: 'broken', inputs: ids, outputs: ['missing'] }));
     expect(missingOutput).toMatchObject({ code: 'FAILED_PRECONDITION', data: { step: 'first' } });
-    expect(missingOutput.message).toMatch(/step "first" answered no output "nothing", which output "missing" reads \(it answered "scores", "label_id"\); fix pipeline.json/);
+    expect(missingOutput.message).toMatch(/step "first" \("cls", predict\): model "cls" version 1: unknown output "nothing" \(outputs: scores, label_id\); fix pipeline.json/);
 
     const unknownOutput = await rejectionOf(s.predict({ model: 'broken', inputs: ids, outputs: ['nope'] }));
     expect(unknownOutput).toMatchObject({ code: 'INVALID_ARGUMENT', output: 'nope' });

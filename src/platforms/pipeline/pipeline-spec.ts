@@ -18,7 +18,8 @@
  * - A step calls one servable, named by `model` and `version` or `label` (neither: the latest),
  *   in one of three ways: `predict` (its inputs, each a reference), `lookup` (one reference whose
  *   elements are the keys; the step's one output is `values`, a tensor of the same dims), or
- *   `method` with `args` (references by argument name; the method must return tensors).
+ *   `method` with `args` (references by argument name, or none; the method must return tensors).
+ *   Unknown fields are refused (a misspelt "label" must not quietly mean the latest version).
  * - A reference is `inputs.<name>` (the pipeline's input) or `<step>.<output>` of an earlier
  *   step: the file order is a valid run order, so there are no cycles. Steps whose inputs are
  *   ready run at the same time; steps no requested output needs do not run.
@@ -58,6 +59,8 @@ export interface PipelineSpec {
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+const STEP_KEYS = ['name', 'model', 'version', 'label', 'predict', 'lookup', 'default', 'method', 'args'];
+const TOP_KEYS = ['steps', 'outputs', 'signature'];
 
 /** The references a step reads. */
 export function stepRefs(step: PipelineStep): TensorRef[] {
@@ -74,13 +77,17 @@ export function describeStep(step: PipelineStep): string {
 
 /**
  * Parses pipeline.json's contents; INVALID_ARGUMENT naming the file, the place and the fix for
- * anything wrong (`where` prefixes every message: the version).
+ * anything wrong (`where` prefixes every message: the version). `self`, the pipeline's own model,
+ * may not be a step's model (it would call itself without end).
  */
-export function parsePipeline(json: unknown, where: string): PipelineSpec {
+export function parsePipeline(json: unknown, where: string, self?: string): PipelineSpec {
   const fail = (path: string, message: string): never => {
     throw new ServingError('INVALID_ARGUMENT', `${where}: ${PIPELINE_FILE} ${path}: ${message}`);
   };
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return fail('', `must be an object with "steps" and "outputs", got ${describeValue(json)}`);
+  const unknownKey = (object: object, allowed: readonly string[]) => Object.keys(object).find((k) => !allowed.includes(k));
+  const strayTop = unknownKey(json, TOP_KEYS);
+  if (strayTop !== undefined) return fail(`"${strayTop}"`, `is not a field of a pipeline (fields: ${TOP_KEYS.join(', ')})`);
   const { steps, outputs, signature } = json as Record<string, unknown>;
   if (!Array.isArray(steps) || steps.length === 0) return fail('"steps"', `must be a non-empty array of steps, got ${describeValue(steps)}`);
   const known = new Map<string, PipelineStep>();
@@ -103,9 +110,12 @@ export function parsePipeline(json: unknown, where: string): PipelineSpec {
     const at = `steps[${i}]`;
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail(at, `must be an object, got ${describeValue(raw)}`);
     const s = raw as Record<string, unknown>;
+    const stray = unknownKey(s, STEP_KEYS);
+    if (stray !== undefined) return fail(`${at}.${stray}`, `is not a field of a step (fields: ${STEP_KEYS.join(', ')})`);
     if (typeof s.name !== 'string' || !NAME.test(s.name) || s.name === 'inputs') return fail(`${at}.name`, `must be a name (letters, digits, _ and -; not "inputs"), got ${describeValue(s.name)}`);
     if (known.has(s.name)) return fail(`${at}.name`, `"${s.name}" is the name of an earlier step too; step names must be unique`);
     if (typeof s.model !== 'string' || s.model === '') return fail(`${at}.model`, `must name the model the step calls, got ${describeValue(s.model)}`);
+    if (s.model === self) return fail(`${at}.model`, `"${s.model}" is this pipeline's own model: a step cannot call the pipeline it is part of`);
     if (s.version !== undefined && s.label !== undefined) return fail(at, 'give "version" or "label", not both');
     if (s.version !== undefined && (typeof s.version !== 'number' || !Number.isSafeInteger(s.version) || s.version < 0)) return fail(`${at}.version`, `must be a version number, got ${describeValue(s.version)}`);
     if (s.label !== undefined && (typeof s.label !== 'string' || s.label === '')) return fail(`${at}.label`, `must be a label, got ${describeValue(s.label)}`);
@@ -113,11 +123,16 @@ export function parsePipeline(json: unknown, where: string): PipelineSpec {
     if (kinds.length !== 1) return fail(at, `must have exactly one of "predict", "lookup" or "method" (with "args"), has ${kinds.length ? kinds.join(' and ') : 'none'}`);
     const base: StepBase = { name: s.name, model: s.model, ...(s.version !== undefined ? { version: s.version as number } : {}), ...(s.label !== undefined ? { label: s.label as string } : {}) };
     let step: PipelineStep;
+    if (s.default !== undefined && kinds[0] !== 'lookup') return fail(`${at}.default`, 'is for lookup steps');
+    if (s.args !== undefined && kinds[0] !== 'method') return fail(`${at}.args`, 'is for method steps');
     if (kinds[0] === 'predict') step = { ...base, kind: 'predict', inputs: refs(s.predict, `${at}.predict`) };
-    else if (kinds[0] === 'lookup') step = { ...base, kind: 'lookup', keys: ref(s.lookup, `${at}.lookup`), ...(s.default !== undefined ? { default: s.default as TableValue } : {}) };
-    else {
+    else if (kinds[0] === 'lookup') {
+      if (s.default !== undefined && !['string', 'number', 'boolean'].includes(typeof s.default)) return fail(`${at}.default`, `must be a string, a number or a boolean (a tensor element), got ${describeValue(s.default)}`);
+      step = { ...base, kind: 'lookup', keys: ref(s.lookup, `${at}.lookup`), ...(s.default !== undefined ? { default: s.default as TableValue } : {}) };
+    } else {
       if (typeof s.method !== 'string' || s.method === '' || s.method === 'lookup') return fail(`${at}.method`, `must name a method of the servable (use "lookup" as the step kind for lookups), got ${describeValue(s.method)}`);
-      step = { ...base, kind: 'method', method: s.method, args: refs(s.args, `${at}.args`) };
+      // A method may take no tensors at all.
+      step = { ...base, kind: 'method', method: s.method, args: s.args === undefined || (typeof s.args === 'object' && s.args !== null && !Array.isArray(s.args) && Object.keys(s.args).length === 0) ? {} : refs(s.args, `${at}.args`) };
     }
     known.set(step.name, step);
   });
@@ -139,6 +154,20 @@ function parseSignature(value: unknown, fail: (path: string, message: string) =>
   };
   const { inputs, outputs } = value as Record<string, unknown>;
   return { inputs: specs(inputs, '"signature".inputs'), outputs: specs(outputs, '"signature".outputs') };
+}
+
+/** The outputs of each step that later steps or `outputs` read (a predict step asks only for those). */
+export function readOutputs(steps: readonly PipelineStep[], outputs: readonly (readonly [string, TensorRef])[]): Map<string, Set<string>> {
+  const read = new Map<string, Set<string>>();
+  const add = (r: TensorRef) => {
+    if (r.from === 'inputs') return;
+    let names = read.get(r.from);
+    if (!names) read.set(r.from, (names = new Set()));
+    names.add(r.name);
+  };
+  for (const step of steps) stepRefs(step).forEach(add);
+  for (const [, r] of outputs) add(r);
+  return read;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ServingError } from '../../../core/serving-error.js';
-import { neededSteps, parsePipeline } from '../pipeline-spec.js';
+import { neededSteps, parsePipeline, readOutputs } from '../pipeline-spec.js';
 
 const WHERE = 'model "p" version 1';
 
@@ -14,9 +14,9 @@ const CLASSIFY = {
   outputs: { label: 'names.values', scores: 'classify.scores', words: 'count.n' },
 };
 
-function parseError(json: unknown): ServingError {
+function parseError(json: unknown, self?: string): ServingError {
   try {
-    parsePipeline(json, WHERE);
+    parsePipeline(json, WHERE, self);
   } catch (error) {
     expect(error).toBeInstanceOf(ServingError);
     return error as ServingError;
@@ -34,12 +34,20 @@ describe('pipeline.json', () => {
     expect(spec.signature).toBeUndefined();
   });
 
+  it('a method step may take no tensors', () => {
+    const spec = parsePipeline({ steps: [{ name: 'now', model: 'clock', method: 'now' }, { name: 'twice', model: 'clock', method: 'now', args: {} }], outputs: { t: 'now.t' } }, WHERE);
+    expect(spec.steps.map((s) => s.kind === 'method' && s.args)).toEqual([{}, {}]);
+  });
+
   it('runs only the steps the requested outputs need, in file order', () => {
     const spec = parsePipeline(CLASSIFY, WHERE);
     expect(neededSteps(spec, ['scores'], WHERE).steps.map((s) => s.name)).toEqual(['tokenize', 'classify']);
     expect(neededSteps(spec, ['words'], WHERE).steps.map((s) => s.name)).toEqual(['count']);
     expect(neededSteps(spec, undefined, WHERE).steps).toHaveLength(4);
     expect(() => neededSteps(spec, ['nope'], WHERE)).toThrow(/has no output "nope" \(outputs: label, scores, words\)/);
+    // A predict step is asked only for the outputs that are read.
+    const needed = neededSteps(spec, ['scores'], WHERE);
+    expect(Object.fromEntries([...readOutputs(needed.steps, needed.outputs)].map(([step, names]) => [step, [...names]]))).toEqual({ tokenize: ['ids'], classify: ['scores'] });
   });
 
   it('reads an optional signature', () => {
@@ -62,9 +70,14 @@ describe('pipeline.json', () => {
       [{ steps: [{ name: 'a', model: 'm', method: 'lookup', args: { k: 'inputs.k' } }], outputs: { y: 'a.y' } }, /use "lookup" as the step kind/],
       [{ steps: [{ name: 'a', model: 'm', predict: { x: 'inputs.x' } }], outputs: { y: 'c.y' } }, /"outputs".y: "c.y" refers to "c", which is not an earlier step \(steps before it: a\)/],
       [{ steps: [{ name: 'a', model: 'm', predict: { x: 'inputs.x' } }] }, /"outputs": must be an object of name → reference/],
+      [{ steps: [{ name: 'a', model: 'm', lable: 'stable', predict: { x: 'inputs.x' } }], outputs: { y: 'a.y' } }, /steps\[0\].lable: is not a field of a step \(fields: name, model, version, label,/],
+      [{ steps: [{ name: 'a', model: 'm', predict: { x: 'inputs.x' } }], outputs: { y: 'a.y' }, output: {} }, /"output": is not a field of a pipeline/],
+      [{ steps: [{ name: 'a', model: 'm', lookup: 'inputs.k', default: ['x'] }], outputs: { y: 'a.values' } }, /steps\[0\].default: must be a string, a number or a boolean/],
+      [{ steps: [{ name: 'a', model: 'm', predict: { x: 'inputs.x' }, default: 1 }], outputs: { y: 'a.y' } }, /steps\[0\].default: is for lookup steps/],
+      [{ steps: [{ name: 'a', model: 'p', predict: { x: 'inputs.x' } }], outputs: { y: 'a.y' } }, /steps\[0\].model: "p" is this pipeline's own model/],
     ];
     for (const [json, message] of cases) {
-      const error = parseError(json);
+      const error = parseError(json, 'p');
       expect(error.code).toBe('INVALID_ARGUMENT');
       expect(error.message).toMatch(message);
       expect(error.message.startsWith(`${WHERE}: pipeline.json`)).toBe(true);
