@@ -32,6 +32,12 @@ export const {
   parseManifest,
   platformOfFiles,
   isServingError,
+  MAX_TABLE_SHARDS,
+  buildTableShards,
+  parseTableShard,
+  parseTableShardPath,
+  parseTableSource,
+  tableShardPath,
 } = format;
 
 /**
