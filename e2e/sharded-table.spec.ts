@@ -99,7 +99,6 @@ test("wrong keys are INVALID_ARGUMENT naming the key position; a shard whose run
       () => ({ resolved: true }),
       (e: { code: string; message: string; model: string; version: number; data?: Record<string, unknown> }) => ({ code: e.code, message: e.message, model: e.model, version: e.version, data: e.data }),
     );
-    await new Promise((resolve) => setTimeout(resolve, 200));
     await s.debug.fault(runner, 'terminate');
     return { runner, before: shards.map((shard) => shard.description.runner), error: await pending };
   });

@@ -12,7 +12,8 @@ import { LookupTable } from './lookup-table.js';
 import { TableShard } from './table-shard.js';
 
 function tableFile(version: PlatformVersion): { path: string; size: number } {
-  const file = version.files.find((f) => (TABLE_FILES as readonly string[]).includes(f.path) || TableShard.isShardFile(f.path));
+  // A whole table first: shard files are a table only when the runner is given one shard.
+  const file = version.files.find((f) => (TABLE_FILES as readonly string[]).includes(f.path)) ?? version.files.find((f) => TableShard.isShardFile(f.path));
   if (!file) throw new ServingError('INVALID_ARGUMENT', `${describeServable(version.model, version.version)} has no ${TABLE_FILES.join(' or ')}`, { model: version.model, version: version.version });
   return file;
 }
