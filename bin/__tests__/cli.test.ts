@@ -551,6 +551,16 @@ describe('browserving manifest --shards', SLOW, () => {
     expect(again.stderr).toContain('has no table.txt or table.json to shard from');
   });
 
+  it('shards a table.json map by key hash alone: its shards have no index ranges', async () => {
+    await put(1, 'table.json', JSON.stringify(Object.fromEntries(vocabulary.map((w, i) => [w, { id: i }]))));
+    expect((await cli('manifest', base, '--shards', '3')).code).toBe(0);
+    const entry = (await manifest()).versions[0]!;
+    expect(entry.files.map((f) => f.path)).toEqual(['table-00000-of-00003.json', 'table-00001-of-00003.json', 'table-00002-of-00003.json']);
+    expect(entry.shards!.every((s) => s.indices === undefined)).toBe(true);
+    const keys = await Promise.all(entry.files.map(async (f) => (JSON.parse(await readFile(join(base, '1', f.path), 'utf8')) as { keys: string[] }).keys));
+    expect(keys.flat().sort()).toEqual([...vocabulary].sort());
+  });
+
   it('--check reports shard files that no longer match their source table', async () => {
     await put(1, 'table.txt', `${vocabulary.join('\n')}\n`);
     await cli('manifest', base, '--shards', '2');
