@@ -20,6 +20,8 @@ export {
   platformOfFiles,
 } from './sources/manifest.js';
 export type { Manifest, ManifestFile, ManifestVersion } from './sources/manifest.js';
+export { MAX_TABLE_SHARDS, buildTableShards, parseTableShard, parseTableShardPath, parseTableSource, tableShardPath } from './sources/table-shards.js';
+export type { TableShardEntry } from './sources/table-shards.js';
 export { VersionLabels } from './core/version-labels.js';
 export { ServingError, isServingError } from './core/serving-error.js';
 export { TENSOR_TYPES } from './loaders/tensor-types.js';

@@ -34,6 +34,12 @@ export const {
   parsePipeline,
   platformOfFiles,
   isServingError,
+  MAX_TABLE_SHARDS,
+  buildTableShards,
+  parseTableShard,
+  parseTableShardPath,
+  parseTableSource,
+  tableShardPath,
 } = format;
 
 /**

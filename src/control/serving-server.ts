@@ -36,6 +36,7 @@ import type {
   RuntimeInfo,
   ServerConfig,
   ServingEvent,
+  ShardStatus,
   VersionSelector,
 } from '../protocol.js';
 import { RepositorySource } from '../sources/repository-source.js';
@@ -220,6 +221,7 @@ export class ServingServer extends Subscribable<ServingEvent> {
         labels,
         ...(servable.signature ? { signature: servable.signature } : {}),
         description: servable.describe(),
+        ...withShards(servable.shards()),
       };
     } finally {
       handle.release();
@@ -242,12 +244,12 @@ export class ServingServer extends Subscribable<ServingEvent> {
   }
 
   /** The runtime's description of an AVAILABLE version is current (runner, restarts); others keep what the monitor saw. */
-  #liveDescription(model: string, state: string, version: number, seen: ServableDescription | undefined): { description?: ServableDescription } {
+  #liveDescription(model: string, state: string, version: number, seen: ServableDescription | undefined): { description?: ServableDescription; shards?: readonly ShardStatus[] } {
     if (state === 'AVAILABLE') {
       try {
         const handle = this.#manager.getServableHandle<RunnerServable>({ name: model, version });
         try {
-          return { description: handle.servable.describe() };
+          return { description: handle.servable.describe(), ...withShards(handle.servable.shards()) };
         } finally {
           handle.release();
         }
@@ -411,4 +413,9 @@ export class ServingServer extends Subscribable<ServingEvent> {
     const known = [...this.#models.keys()];
     return new ServingError('NOT_FOUND', `model "${model}" is not configured (models: ${known.length ? known.join(', ') : 'none'})`, { model });
   }
+}
+
+/** `{ shards }` for a sharded table version, `{}` for any other. */
+function withShards(shards: readonly ShardStatus[] | undefined): { shards?: readonly ShardStatus[] } {
+  return shards ? { shards } : {};
 }

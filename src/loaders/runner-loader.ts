@@ -22,7 +22,7 @@ import type { LoadContext, Loader, ResourceAllocation } from '../core/loader.js'
 import { servableIdKey, type ServableId } from '../core/servable-id.js';
 import type { ServableDescription } from '../core/servable-state.js';
 import { ServingError, describeServable } from '../core/serving-error.js';
-import type { ExecutionProvider, Route, RunnerEvent, RunnerHost, RuntimeInfo, Signature } from '../protocol.js';
+import type { ExecutionProvider, Route, RunnerEvent, RunnerHost, RuntimeInfo, ShardStatus, Signature } from '../protocol.js';
 import type { RunnerLoadSpec } from '../protocol/runner.js';
 import { builtInPlatform, runsWithoutOrt } from '../platforms/built-in.js';
 import { importPlatform } from '../platforms/import-platform.js';
@@ -65,6 +65,20 @@ export interface RunnerLoaderOptions {
   readonly batching?: BatchingOptions;
   readonly runnerGroup?: string;
   readonly maxRunMs?: number;
+  /** One shard of a sharded table (`entry` then holds that shard's files): named in runner events. */
+  readonly shard?: number;
+  /** Every file of the version, when `entry` holds only some (a shard's): what the store records as the version. @defaultValue the files loaded */
+  readonly versionFiles?: readonly ManifestFile[];
+}
+
+/** What a RunnerServable reads of the loader that placed it: one runner, or a sharded table's several. */
+export interface PlacedVersion {
+  /** See `RunnerServable.route()`. */
+  route(): Promise<Route>;
+  readonly currentRoute: Route | undefined;
+  describe(): ServableDescription;
+  /** A sharded table's shards, for status and metadata. */
+  shards?(): readonly ShardStatus[];
 }
 
 interface Placement {
@@ -78,13 +92,13 @@ interface Placement {
 
 /** The control worker's view of a version hosted by a runner: what it answers, and where it runs. */
 export class RunnerServable {
-  readonly #loader: RunnerLoader;
+  readonly #loader: PlacedVersion;
 
   constructor(
     readonly platform: string,
     readonly apis: readonly ServableApi[],
     readonly signature: Signature | undefined,
-    loader: RunnerLoader,
+    loader: PlacedVersion,
   ) {
     this.#loader = loader;
   }
@@ -103,9 +117,14 @@ export class RunnerServable {
   describe(): ServableDescription {
     return this.#loader.describe();
   }
+
+  /** A sharded table's shards now; undefined for any other version. */
+  shards(): readonly ShardStatus[] | undefined {
+    return this.#loader.shards?.();
+  }
 }
 
-export class RunnerLoader implements Loader<RunnerServable> {
+export class RunnerLoader implements Loader<RunnerServable>, PlacedVersion {
   readonly #options: RunnerLoaderOptions;
   readonly #key: string;
   #servable: RunnerServable | undefined;
@@ -196,7 +215,7 @@ export class RunnerLoader implements Loader<RunnerServable> {
     this.#restarts += 1;
     this.#lastExit = reason;
     supervision.routesChanged();
-    const base = { runner, model: id.name, version: id.version };
+    const base = { runner, model: id.name, version: id.version, ...(this.#options.shard !== undefined ? { shard: this.#options.shard } : {}) };
     supervision.event({ ...base, state: 'exited', reason, restarts: this.#restarts });
     this.#restarting = (async () => {
       let lastError: ServingError | undefined;
@@ -286,7 +305,7 @@ export class RunnerLoader implements Loader<RunnerServable> {
     const read = (path: string): Promise<Uint8Array> => {
       const file = entry.files.find((f) => f.path === path);
       if (!file) return Promise.reject(new ServingError('NOT_FOUND', `${describeServable(id.name, id.version)} has no file "${path}" (files: ${entry.files.map((f) => f.path).join(', ')})`, { ...details, data: { path } }));
-      return fetcher.fetch({ model: id.name, version: id.version, url: fileUrl(file, versionUrl), file, versionFiles: entry.files });
+      return fetcher.fetch({ model: id.name, version: id.version, url: fileUrl(file, versionUrl), file, versionFiles: this.#options.versionFiles ?? entry.files });
     };
     const readText = async (path: string) => new TextDecoder().decode(await read(path));
     const onlyInRunner = (call: string) => new ServingError('FAILED_PRECONDITION', `${describeServable(id.name, id.version)}: ${call} is for load() and the servable, in the runner; estimateResources() runs in the control worker`, details);
@@ -313,7 +332,7 @@ export class RunnerLoader implements Loader<RunnerServable> {
     const onnx = entry.platform === 'onnx';
     // An ONNX version's warm-up file is read only when warm-up runs are configured.
     const files = entry.files.filter((f) => !onnx || f.path !== WARMUP_FILE || warmupRuns > 0);
-    const read = (file: ManifestFile) => fetcher.fetch({ model: id.name, version: id.version, url: fileUrl(file, versionUrl), file, versionFiles: files, signal });
+    const read = (file: ManifestFile) => fetcher.fetch({ model: id.name, version: id.version, url: fileUrl(file, versionUrl), file, versionFiles: this.#options.versionFiles ?? files, signal });
     const fileBytes: { path: string; data: Uint8Array }[] = [];
     for (const file of files) fileBytes.push({ path: file.path, data: await read(file) });
     const moduleUrl = platformModules?.[entry.platform];

@@ -181,16 +181,16 @@ describe('pipeline platform', () => {
   });
 
   it("one deadline covers every step: a slow step ends the request with DEADLINE_EXCEEDED, and the pipeline and its steps serve on", async () => {
-    await repo.publish('slow', 1, { 'model.onnx': onnx.slowModel({ size: 256, repeats: 200 }) });
+    await repo.publish('slow', 1, { 'model.onnx': onnx.slowModel({ size: 512, repeats: 400 }) });
     await repo.publish('slowpipe', 1, {
       'pipeline.json': JSON.stringify({ steps: [{ name: 'a', model: 'slow', predict: { x: 'inputs.x' } }, { name: 'b', model: 'slow', predict: { x: 'a.y' } }, { name: 'c', model: 'slow', predict: { x: 'b.y' } }], outputs: { y: 'c.y' } }),
     });
     const s = await start({ models: [model('slow'), model('slowpipe')] });
-    const x = { x: { type: 'float32' as const, data: new Float32Array(256).fill(0.01), dims: [1, 256] } };
+    const x = { x: { type: 'float32' as const, data: new Float32Array(512).fill(0.01), dims: [1, 512] } };
     const late = await rejectionOf(s.predict({ model: 'slowpipe', inputs: x, timeoutMs: 30 }));
     expect(late.code).toBe('DEADLINE_EXCEEDED');
     // The pipeline and its step serve on.
     const { outputs } = await s.predict({ model: 'slowpipe', inputs: x });
-    expect(outputs.y!.dims).toEqual([1, 256]);
+    expect(outputs.y!.dims).toEqual([1, 512]);
   });
 });
