@@ -4,7 +4,8 @@
  * the package, without a build step.
  *
  *   browserving manifest <basePath> [--label name=version ...] [--unlabel name ...]
- *                       [--platform [version=]name ...] [--external-data path ...] [--check]
+ *                       [--platform [version=]name ...] [--external-data path ...]
+ *                       [--shards [version=]N ...] [--check]
  *   browserving --help
  *
  * The repository format (constants, `parseManifest`, label rules) comes from the library build,
@@ -20,7 +21,7 @@ import { CliError } from './lib/cli-error.mjs';
 const HELP = `Usage:
   browserving manifest <basePath> [--label <name>=<version> ...] [--unlabel <name> ...]
                                   [--platform [<version>=]<name> ...] [--external-data <path> ...]
-                                  [--check]
+                                  [--shards [<version>=]<N> ...] [--check]
   browserving --help
 
 Commands:
@@ -28,7 +29,8 @@ Commands:
              the folder (browsers cannot list directories). Each numbered folder under
              <basePath> is a version; its platform (what loads it) is
                onnx         when it holds model.onnx (warmup.json: its warm-up inputs)
-               table        when it holds table.txt (one entry per line) or table.json
+               table        when it holds table.txt (one entry per line), table.json, or
+                            table shard files (see --shards)
                <name>       given with --platform: a platform the app registers
              Every file is listed with its size and SHA-256 (hidden files are skipped). The
              files model.onnx keeps tensors in (ONNX external data) are read from the model
@@ -49,6 +51,12 @@ Options:
   --external-data <path>    Lists <path> (relative to the version folder) as external data of
                             every ONNX version that holds it, for a model that loads it in a way
                             the model file does not declare. Repeatable.
+  --shards <N>              Splits every table version into N shard files (2 to 64), each served
+                            by a runner of its own: table-00000-of-0000N.json … beside the
+                            source table, which stays in the folder, unlisted (the runtime never
+                            downloads it) and is what later runs re-shard from. A folder holding
+                            shard files stays sharded without the flag. To unshard, delete them.
+  --shards <version>=<N>    The same, for one table version. Repeatable.
   --check                   Writes nothing: exits 1 and lists the differences when
                             manifest.json does not match the folders (for CI).
   -h, --help                Shows this help.
@@ -56,6 +64,7 @@ Options:
 Examples:
   browserving manifest public/models/vad --label stable=1 --label canary=2
   browserving manifest public/models/chat --platform tokenizer-pipeline
+  browserving manifest public/models/vocab --shards 4
   browserving manifest public/models/vad --check
 `;
 
@@ -74,7 +83,7 @@ async function main(argv) {
   return manifestCommand({
     basePath,
     labelChanges: labelChanges(values.label ?? [], values.unlabel ?? [], format.isLabelName),
-    platforms: platformChoices(values.platform ?? [], values['external-data'] ?? [], format.PLATFORM_NAME_PATTERN),
+    platforms: { ...platformChoices(values.platform ?? [], values['external-data'] ?? [], format.PLATFORM_NAME_PATTERN), shards: shardCounts(values.shards ?? [], format.MAX_TABLE_SHARDS) },
     check: values.check ?? false,
     warn: (message) => console.error(`browserving: warning: ${message}`),
   });
@@ -91,6 +100,7 @@ function parseCommandLine(argv) {
         unlabel: { type: 'string', multiple: true },
         platform: { type: 'string', multiple: true },
         'external-data': { type: 'string', multiple: true },
+        shards: { type: 'string', multiple: true },
         check: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -156,6 +166,35 @@ function platformChoices(platforms, externalData, namePattern) {
     }
   }
   return { ...(platform === undefined ? {} : { platform }), byVersion, externalData: [...new Set(externalData)].sort() };
+}
+
+/**
+ * @param {string[]} shards  `N` or `version=N` arguments of --shards
+ * @param {number} max  the runtime's limit
+ * @returns {{ all?: number, byVersion: Map<number, number> }}
+ */
+function shardCounts(shards, max) {
+  /** @type {number | undefined} */
+  let all;
+  /** @type {Map<number, number>} */
+  const byVersion = new Map();
+  for (const argument of shards) {
+    const match = /^(?:(\d+)=)?(\d+)$/.exec(argument);
+    if (!match) throw CliError.usage(`--shards ${argument}: expected <N> or <version>=<N>, e.g. --shards 4`);
+    const [, digits, n] = /** @type {[string, string | undefined, string]} */ (/** @type {unknown} */ (match));
+    const count = Number(n);
+    if (count < 2 || count > max) throw CliError.usage(`--shards ${argument}: the shard count must be 2 to ${max} (to serve a table unsharded, delete its table-*-of-*.json files)`);
+    if (digits === undefined) {
+      if (all !== undefined) throw CliError.usage(`--shards ${argument}: a count for every table version is already given (--shards ${all})`);
+      all = count;
+      continue;
+    }
+    const version = Number(digits);
+    if (!Number.isSafeInteger(version)) throw CliError.usage(`--shards ${argument}: ${digits} is too large to be a version number`);
+    if (byVersion.has(version)) throw CliError.usage(`--shards ${version}=… is given more than once`);
+    byVersion.set(version, count);
+  }
+  return { ...(all === undefined ? {} : { all }), byVersion };
 }
 
 try {

@@ -62,9 +62,10 @@ export class Repo {
   /**
    * (Re)writes `<model>/manifest.json` with the package CLI. `platform` names the platform of the
    * version folders that hold neither a `model.onnx` nor a table file (the CLI's `--platform`):
-   * versions of a platform the test registers.
+   * versions of a platform the test registers. `shards` writes every table version as that many
+   * shards (the CLI's `--shards`).
    */
-  publish(model: string, labels: Record<string, number> = {}, options: { platform?: string } = {}): void {
+  publish(model: string, labels: Record<string, number> = {}, options: { platform?: string; shards?: number } = {}): void {
     writeManifest(join(this.dir, model), labels, options);
   }
 

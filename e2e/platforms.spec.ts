@@ -114,3 +114,59 @@ test('a platform module that cannot be imported ends its version with FAILED_PRE
   const predictOnIt = await pageError(harness, `() => window.serving.predict({ model: 'gone', inputs: {} })`);
   expect(predictOnIt).toMatchObject({ code: 'UNAVAILABLE', model: 'gone' });
 });
+
+test('a streaming servable: a new version under a stream loop fails no stream (open ones finish on the old version); offline, a reloaded page streams from the store', async ({ harness, repo }) => {
+  publishPlatform(repo, 'count', 'counter', { 'params.json': '{}' });
+  const config = { models: [{ name: 'count', basePath: repo.basePath('count'), platformConfig: { stepMs: 5 } }], platforms: PLATFORMS, executionProviders: ['wasm' as const], pollIntervalMs: 0 };
+  await startServing(harness, config);
+  const loop = harness.evaluate(async () => {
+    const s = window.serving!;
+    const streams: { versions: number[]; steps: number[] }[] = [];
+    const failures: string[] = [];
+    const until = performance.now() + 60_000;
+    let swapped = false;
+    void (async () => {
+      while (!swapped && performance.now() < until) {
+        swapped = (await s.status('count')).versions.some((v) => v.version === 1 && v.state === 'END');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    for (let after = 0; after < 5 && performance.now() < until; after += swapped ? 1 : 0) {
+      const seen = { versions: [] as number[], steps: [] as number[] };
+      try {
+        for await (const step of s.predictStream({ model: 'count', inputs: { n: { type: 'int32', data: Int32Array.of(5), dims: [1] } } })) {
+          seen.versions.push(step.version);
+          seen.steps.push((step.outputs.step!.data as Int32Array)[0]!);
+        }
+        streams.push(seen);
+      } catch (error) {
+        failures.push(String(error));
+      }
+    }
+    return { streams, failures, swapped };
+  });
+  await harness.waitForTimeout(300);
+  repo.writeFile('count', 2, 'params.json', '{"v":2}');
+  repo.publish('count', {}, { platform: 'counter' });
+  await harness.evaluate(() => window.serving!.poll());
+  const r = await loop;
+  expect(r.failures).toEqual([]);
+  expect(r.swapped).toBe(true);
+  // Every stream is whole and comes from one version; both versions answered.
+  for (const stream of r.streams) {
+    expect(stream.steps).toEqual([0, 1, 2, 3, 4]);
+    expect(new Set(stream.versions).size).toBe(1);
+  }
+  expect(new Set(r.streams.map((s) => s.versions[0]))).toEqual(new Set([1, 2]));
+
+  await harness.request.post('/__control/faults', { data: [{ prefix: repo.url, offline: true }] });
+  await harness.reload();
+  await harness.waitForFunction(() => window.harnessReady === true);
+  await startServing(harness, config);
+  const offline = await harness.evaluate(async () => {
+    const steps: [number, number][] = [];
+    for await (const step of window.serving!.predictStream({ model: 'count', inputs: { n: { type: 'int32', data: Int32Array.of(3), dims: [1] } } })) steps.push([step.version, (step.outputs.step!.data as Int32Array)[0]!]);
+    return steps;
+  });
+  expect(offline).toEqual([[2, 0], [2, 1], [2, 2]]);
+});

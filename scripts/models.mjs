@@ -34,18 +34,20 @@ export function sileroWarmup() {
 
 /**
  * Writes the manifest of `baseDir` with the CLI; `labels` as { name: version }; `platform` is
- * passed as `--platform` (the platform of version folders holding neither a model nor a table).
+ * passed as `--platform` (the platform of version folders holding neither a model nor a table),
+ * `shards` as `--shards` (every table version written as that many shards).
  * @param {string} baseDir
  * @param {Record<string, number>} [labels]
- * @param {{ platform?: string }} [options]
+ * @param {{ platform?: string, shards?: number }} [options]
  */
-export function writeManifest(baseDir, labels = {}, { platform } = {}) {
+export function writeManifest(baseDir, labels = {}, { platform, shards } = {}) {
   const args = [
     join(root, 'bin', 'browserving.mjs'),
     'manifest',
     baseDir,
     ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
     ...(platform === undefined ? [] : ['--platform', platform]),
+    ...(shards === undefined ? [] : ['--shards', String(shards)]),
   ];
   const result = spawnSync(process.execPath, args, { encoding: 'utf8' });
   if (result.status !== 0) throw new SetupError(`browserving manifest ${baseDir} failed:\n${result.stderr}`);

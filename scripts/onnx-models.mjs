@@ -287,6 +287,50 @@ export function twoOutputModel() {
 }
 
 /**
+ * A bag-of-words text classifier: ids int32 [n] (word ids, as a tokenizer makes them) →
+ * scores float32 [classes] (the sum of the ids' rows of a seeded embedding [vocab, classes]) and
+ * label_id int64 [1] (ArgMax of the scores). Built for pipeline tests: tokenizer → this → labels.
+ * @param {{ vocab?: number, classes?: number, seed?: number }} [opts]
+ */
+export function bagOfWordsModel({ vocab = 8, classes = 3, seed = 7 } = {}) {
+  const int = (name, i) => ({ name, type: onnx.AttributeProto.AttributeType.INT, i });
+  return model(graph({
+    nodes: [
+      node('Gather', ['emb', 'ids'], ['rows']),
+      { ...node('ReduceSum', ['rows', 'axes'], ['scores']), attribute: [int('keepdims', 0)] },
+      { ...node('ArgMax', ['scores'], ['label_id']), attribute: [int('axis', 0), int('keepdims', 1)] },
+    ],
+    inputs: [valueInfo('ids', 'int32', ['n'])],
+    outputs: [valueInfo('scores', 'float32', [classes]), valueInfo('label_id', 'int64', [1])],
+    initializers: [tensor('emb', 'float32', [vocab, classes], bagOfWordsEmbedding({ vocab, classes, seed })), tensor('axes', 'int64', [1], new BigInt64Array([0n]))],
+  }));
+}
+
+/** @param {{ vocab?: number, classes?: number, seed?: number }} opts */
+function bagOfWordsEmbedding({ vocab = 8, classes = 3, seed = 7 }) {
+  return uniform(mulberry32(seed), vocab * classes, 1);
+}
+
+/**
+ * Plain-JS bagOfWordsModel(opts): the scores and the label id of `ids` (a negative id counts
+ * from the end, as ONNX Gather does).
+ * @param {readonly number[]} ids
+ * @param {{ vocab?: number, classes?: number, seed?: number }} [opts]
+ */
+export function bagOfWordsReference(ids, opts = {}) {
+  const { vocab = 8, classes = 3 } = opts;
+  const emb = bagOfWordsEmbedding(opts);
+  const scores = new Float32Array(classes);
+  for (const id of ids) {
+    const row = id < 0 ? id + vocab : id;
+    for (let c = 0; c < classes; c++) scores[c] = Math.fround(scores[c] + emb[row * classes + c]);
+  }
+  let labelId = 0;
+  for (let c = 1; c < classes; c++) if (scores[c] > scores[labelId]) labelId = c;
+  return { scores, labelId };
+}
+
+/**
  * Writes model bytes to `path`, creating parent directories as needed.
  * @param {string} path
  * @param {Uint8Array} bytes

@@ -50,6 +50,7 @@ export type {
   ServableKind,
   ServerOptions,
   ServingEvent,
+  ShardStatus,
   DownloadProgress,
   DownloadState,
   StorageOptions,
@@ -64,3 +65,4 @@ export type {
   VersionSelector,
 } from './protocol.js';
 export type { Manifest, ManifestFile, ManifestVersion } from './sources/manifest.js';
+export type { TableShardEntry } from './sources/table-shards.js';

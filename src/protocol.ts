@@ -281,7 +281,22 @@ export interface ModelVersionStatus {
   readonly labels: readonly string[];
   /** What the loader reported, e.g. `{ kind: 'onnx', provider: 'wasm', providerFallback: 'webgpu: no adapter' }`. */
   readonly description?: ServableDescription;
+  /** A sharded table version (AVAILABLE): each shard, its runner and health. */
+  readonly shards?: readonly ShardStatus[];
   readonly updatedAt: number;
+}
+
+/** One shard of a sharded table version, as status and metadata describe it. */
+export interface ShardStatus {
+  readonly shard: number;
+  /** Its files in the version folder. */
+  readonly files: readonly string[];
+  /** A vocabulary's shard: the indices it answers (`end` exclusive); string keys go to shards by hash. */
+  readonly indices?: { readonly start: number; readonly end: number };
+  /** Memory it was estimated to hold once loaded (its own budget share). */
+  readonly estimatedBytes?: number;
+  /** Its runner's facts: `runner`, `keys` (strings it holds), `restarts`, `lastExit`, `runnerState` while restarting or failed. */
+  readonly description: ServableDescription;
 }
 
 export interface RepositoryStatus {
@@ -306,7 +321,7 @@ export interface ModelStatus {
 }
 
 /** The built-in platforms. */
-export type ServableKind = 'onnx' | 'table';
+export type ServableKind = 'onnx' | 'table' | 'pipeline';
 
 export interface ModelMetadata {
   readonly model: string;
@@ -320,6 +335,8 @@ export interface ModelMetadata {
   readonly signature?: Signature;
   /** What the loader and the servable say (provider, runner; a table's `tableType` and `size`). */
   readonly description?: ServableDescription;
+  /** A sharded table version: each shard, its runner and health. */
+  readonly shards?: readonly ShardStatus[];
 }
 
 export interface LatencySummary {
@@ -429,8 +446,7 @@ export interface StorageUsage {
 /**
  * The routes of the data plane, pushed by the control worker to the main thread whenever a
  * version becomes AVAILABLE, goes, or moves to another runner, or a label moves: which runner
- * serves each ONNX version, the latest, and each label. Lookup tables are served by the control
- * worker itself and have no route.
+ * serves each version (every shard's, for a sharded table), the latest, and each label.
  */
 export interface RoutingTable {
   /** Every configured model, routed or not. */
@@ -454,6 +470,20 @@ export interface Route {
   readonly placement?: 'local' | 'remote';
   /** The model may serve elsewhere (`prefer-*`): the client sends a copy of the inputs, and a request whose runner died moves instead of failing. */
   readonly failover?: true;
+  /**
+   * A sharded table version: its shards in order, each on a runner of its own (`runner` and `key`
+   * above are shard 0's). A lookup sends each key to the shard that holds it — a string by hash,
+   * an index by `indices` (src/sources/table-shards.ts) — and merges the answers.
+   */
+  readonly shards?: readonly RouteShard[];
+}
+
+/** Where one shard of a sharded table version runs. */
+export interface RouteShard {
+  readonly runner: string;
+  readonly key: string;
+  /** A vocabulary's shard: the indices it answers (`end` exclusive). */
+  readonly indices?: { readonly start: number; readonly end: number };
 }
 
 /** A runner's life as events report it. */
@@ -461,6 +491,8 @@ export interface RunnerEvent {
   readonly runner: string;
   readonly model: string;
   readonly version: number;
+  /** The shard of a sharded table version the runner hosted. */
+  readonly shard?: number;
   /** `exited`: it died (reason set); `restarting`: a new runner is loading the version from the store; `restarted`; `failed`: restarts gave up (error set). */
   readonly state: 'exited' | 'restarting' | 'restarted' | 'failed';
   readonly reason?: string;

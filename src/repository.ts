@@ -13,13 +13,17 @@ export {
   ONNX_MODEL_FILE,
   PLATFORM_NAME_PATTERN,
   TABLE_FILES,
+  PIPELINE_FILE,
   WARMUP_FILE,
   missingPlatformFiles,
   parseManifest,
   platformOfFiles,
 } from './sources/manifest.js';
 export type { Manifest, ManifestFile, ManifestVersion } from './sources/manifest.js';
+export { MAX_TABLE_SHARDS, buildTableShards, parseTableShard, parseTableShardPath, parseTableSource, tableShardPath } from './sources/table-shards.js';
+export type { TableShardEntry } from './sources/table-shards.js';
 export { VersionLabels } from './core/version-labels.js';
 export { ServingError, isServingError } from './core/serving-error.js';
 export { TENSOR_TYPES } from './loaders/tensor-types.js';
+export { parsePipeline } from './platforms/pipeline/pipeline-spec.js';
 export type { Signature, TensorSpec, TensorType } from './protocol.js';

@@ -389,11 +389,11 @@ describe('browserving manifest: platforms, side files and external data', SLOW, 
     await standardRepository();
     await put(3, 'vocab.json', '{}');
 
-    const run = await cli('manifest', base, '--platform', '1=pipeline', '--platform', '3=tokenizer');
+    const run = await cli('manifest', base, '--platform', '1=ensemble', '--platform', '3=tokenizer');
 
     expect(run.code).toBe(0);
     const versions = (await manifest()).versions;
-    expect(versions.map((v) => [v.version, v.platform])).toEqual([[1, 'pipeline'], [2, 'table'], [3, 'tokenizer']]);
+    expect(versions.map((v) => [v.version, v.platform])).toEqual([[1, 'ensemble'], [2, 'table'], [3, 'tokenizer']]);
     expect(versions[0]?.files.map((f) => f.path)).toEqual(['model.onnx']);
     expect(versions[0]?.signature).toBeUndefined();
 
@@ -404,6 +404,23 @@ describe('browserving manifest: platforms, side files and external data', SLOW, 
     const builtIn = await cli('manifest', base, '--platform', '3=onnx');
     expect(builtIn.code).toBe(1);
     expect(builtIn.stderr).toContain('an "onnx" version needs a model.onnx');
+  });
+
+  it('infers "pipeline" from a pipeline.json and checks it with the runtime\u2019s own parser', async () => {
+    await put(1, 'pipeline.json', JSON.stringify({ steps: [{ name: 'a', model: 'm', predict: { x: 'inputs.x' } }], outputs: { y: 'a.y' } }));
+    expect((await cli('manifest', base)).code).toBe(0);
+    expect((await manifest()).versions.map((v) => [v.version, v.platform])).toEqual([[1, 'pipeline']]);
+
+    await put(2, 'pipeline.json', JSON.stringify({ steps: [{ name: 'a', model: 'm', predict: { x: 'b.y' } }], outputs: { y: 'a.y' } }));
+    const broken = await cli('manifest', base);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toContain(`version folder ${join(base, '2')}: pipeline.json steps[0].predict.x: "b.y" refers to "b", which is not an earlier step`);
+
+    await put(2, 'pipeline.json', JSON.stringify({ steps: [{ name: 'b', model: 'm', lookup: 'inputs.k' }], outputs: { v: 'b.values' } }));
+    await put(3, 'steps.json', '{}');
+    const missing = await cli('manifest', base, '--platform', '3=pipeline');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('a "pipeline" version needs a pipeline.json');
   });
 
   it('rejects a --platform that is not a platform name as a usage error, writing nothing', async () => {
@@ -474,7 +491,7 @@ describe('browserving manifest errors', SLOW, () => {
     await put(3, 'model.bin', 'weights');
     const run = await cli('manifest', base);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain(`version folder ${join(base, '3')} has neither model.onnx nor table.txt nor table.json (it holds model.bin)`);
+    expect(run.stderr).toContain(`version folder ${join(base, '3')} has neither model.onnx nor table.txt nor table.json nor pipeline.json (it holds model.bin)`);
     expect(run.stderr).toContain('--platform <name>');
     expect(existsSync(join(base, 'manifest.json'))).toBe(false);
   });
@@ -512,6 +529,82 @@ describe('browserving manifest errors', SLOW, () => {
   });
 });
 
+describe('browserving manifest --shards', SLOW, () => {
+  const vocabulary = Array.from({ length: 1000 }, (_, i) => `word${i}`);
+
+  it('writes N shard files beside the source table, lists only them, and keeps the shards on a later run without the flag', async () => {
+    await standardRepository();
+    await put(3, 'table.txt', `${vocabulary.join('\n')}\n`);
+
+    const run = await cli('manifest', base, '--shards', '3=4');
+
+    expect(run.code, run.stderr).toBe(0);
+    const entry = (await manifest()).versions.find((v) => v.version === 3)!;
+    const paths = ['table-00000-of-00004.json', 'table-00001-of-00004.json', 'table-00002-of-00004.json', 'table-00003-of-00004.json'];
+    expect(entry.files.map((f) => f.path)).toEqual(paths);
+    expect(entry.shards!.map((s) => s.files)).toEqual(paths.map((p) => [p]));
+    expect(entry.shards!.map((s) => s.indices)).toEqual([{ start: 0, end: 250 }, { start: 250, end: 500 }, { start: 500, end: 750 }, { start: 750, end: 1000 }]);
+    for (const file of entry.files) expect(file.sha256).toBe(sha256(await readFile(join(base, '3', file.path))));
+    // Version 2's table is not sharded: --shards 3=4 names version 3 only.
+    expect((await manifest()).versions.find((v) => v.version === 2)!.shards).toBeUndefined();
+
+    const before = (await manifest()).versions;
+    expect((await cli('manifest', base, '--label', 'stable=3')).code).toBe(0);
+    expect((await manifest()).versions).toEqual(before);
+    expect((await cli('manifest', base, '--check')).code).toBe(0);
+  });
+
+  it('re-shards to another count, removing the old shard files; without the source table the shard files are the table', async () => {
+    await put(1, 'table.txt', `${vocabulary.join('\n')}\n`);
+    expect((await cli('manifest', base, '--shards', '4')).code).toBe(0);
+    expect((await cli('manifest', base, '--shards', '2')).code).toBe(0);
+    expect(existsSync(join(base, '1', 'table-00003-of-00004.json'))).toBe(false);
+    const two = await manifestText();
+    await rm(join(base, '1', 'table.txt'));
+    expect((await cli('manifest', base)).code).toBe(0);
+    expect(await manifestText()).toBe(two);
+    const again = await cli('manifest', base, '--shards', '3');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('has no table.txt or table.json to shard from');
+  });
+
+  it('shards a table.json map by key hash alone: its shards have no index ranges', async () => {
+    await put(1, 'table.json', JSON.stringify(Object.fromEntries(vocabulary.map((w, i) => [w, { id: i }]))));
+    expect((await cli('manifest', base, '--shards', '3')).code).toBe(0);
+    const entry = (await manifest()).versions[0]!;
+    expect(entry.files.map((f) => f.path)).toEqual(['table-00000-of-00003.json', 'table-00001-of-00003.json', 'table-00002-of-00003.json']);
+    expect(entry.shards!.every((s) => s.indices === undefined)).toBe(true);
+    const keys = await Promise.all(entry.files.map(async (f) => (JSON.parse(await readFile(join(base, '1', f.path), 'utf8')) as { keys: string[] }).keys));
+    expect(keys.flat().sort()).toEqual([...vocabulary].sort());
+  });
+
+  it('--check reports shard files that no longer match their source table', async () => {
+    await put(1, 'table.txt', `${vocabulary.join('\n')}\n`);
+    await cli('manifest', base, '--shards', '2');
+    await put(1, 'table.txt', `${vocabulary.join('\n')}\nnew\n`);
+    const run = await cli('manifest', base, '--check');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('~ version 1 shards: 2 → 2 (their files or index ranges changed)');
+    expect(run.stderr).toMatch(/table-00001-of-00002\.json: differs from the shards its source table gives/);
+  });
+
+  it('refuses other files in a sharded folder, non-table versions and bad counts', async () => {
+    await standardRepository();
+    await put(2, 'NOTICE', 'x');
+    const other = await cli('manifest', base, '--shards', '2');
+    expect(other.code).toBe(1);
+    expect(other.stderr).toContain('it may hold only its source table (table.txt or table.json) and its shard files, not NOTICE');
+    const onnx = await cli('manifest', base, '--shards', '1=2');
+    expect(onnx.code).toBe(1);
+    expect(onnx.stderr).toContain('version 1 in');
+    expect(onnx.stderr).toContain('only "table" versions can be sharded');
+    for (const args of [['--shards', '1'], ['--shards', '65'], ['--shards', 'four'], ['--shards', '2', '--shards', '3']]) {
+      const run = await cli('manifest', base, ...args);
+      expect(run.code, args.join(' ')).toBe(2);
+    }
+  });
+});
+
 describe('browserving --help', SLOW, () => {
   it('prints usage and exits 0', async () => {
     for (const args of [['--help'], ['-h'], ['manifest', '--help']]) {
@@ -521,6 +614,7 @@ describe('browserving --help', SLOW, () => {
       expect(run.stdout).toContain('--check');
       expect(run.stdout).toContain('--platform <version>=<name>');
       expect(run.stdout).toContain('--external-data <path>');
+      expect(run.stdout).toContain('--shards <N>');
     }
   });
 });

@@ -15,7 +15,8 @@ import { CliError } from './cli-error.mjs';
 import { externalDataLocations } from './onnx-external-data.mjs';
 import { readOnnxSignature } from './onnx-signature.mjs';
 import { describeFiles, listVersionFolders } from './repository-scan.mjs';
-import { MANIFEST_FILE, MANIFEST_FORMAT, ONNX_MODEL_FILE, TABLE_FILES, WARMUP_FILE, isLabelName, isServingError, missingPlatformFiles, parseManifest, platformOfFiles } from './repository-format.mjs';
+import { shardedTableVersion } from './table-shards.mjs';
+import { MANIFEST_FILE, MANIFEST_FORMAT, ONNX_MODEL_FILE, PIPELINE_FILE, TABLE_FILES, WARMUP_FILE, isLabelName, isServingError, missingPlatformFiles, parseManifest, parsePipeline, platformOfFiles } from './repository-format.mjs';
 
 /**
  * @typedef {import('../../src/repository.js').Manifest} Manifest
@@ -25,18 +26,22 @@ import { MANIFEST_FILE, MANIFEST_FORMAT, ONNX_MODEL_FILE, TABLE_FILES, WARMUP_FI
  * @property {string} [platform]  for every version folder that holds neither a model nor a table
  * @property {ReadonlyMap<number, string>} byVersion  one version's platform, whatever its files
  * @property {readonly string[]} externalData  paths that are ONNX external data wherever an ONNX version holds them
+ * @property {{ all?: number, byVersion: ReadonlyMap<number, number> }} [shards]  shard counts: of every table version, of one
+ * @typedef {import('./table-shards.mjs').ShardWrite} ShardWrite
  */
 
 /**
  * Every version under `basePath`, ascending, with its platform, files and, for ONNX versions, the
- * external-data files and the signature.
+ * external-data files and the signature; for sharded tables, their shards and the shard files to
+ * write (and stale ones to remove) before the manifest is.
  * Rejects when there is no version folder, when a version folder's platform is neither implied by
  * its files nor given, when `--platform <version>=` names a version not on disk, when a model
- * refers to external data that is not in its folder, and when ORT cannot load a `model.onnx`.
+ * refers to external data that is not in its folder, when ORT cannot load a `model.onnx`, and
+ * when `--shards <version>=` names a version that is not a table on disk.
  * @param {string} basePath
  * @param {PlatformChoices} choices
  * @param {(message: string) => void} warn
- * @returns {Promise<ManifestVersion[]>}
+ * @returns {Promise<{ versions: ManifestVersion[], writes: ShardWrite[], removes: string[] }>}
  */
 export async function readVersions(basePath, choices, warn) {
   const folders = await listVersionFolders(basePath);
@@ -47,11 +52,29 @@ export async function readVersions(basePath, choices, warn) {
   for (const version of choices.byVersion.keys()) {
     if (!numbers.includes(version)) throw new CliError(`--platform ${version}=${choices.byVersion.get(version)}: there is no version ${version} in ${basePath} (versions: ${numbers.join(', ')})`);
   }
+  for (const version of choices.shards?.byVersion.keys() ?? []) {
+    if (!numbers.includes(version)) throw new CliError(`--shards ${version}=${choices.shards?.byVersion.get(version)}: there is no version ${version} in ${basePath} (versions: ${numbers.join(', ')})`);
+  }
   const versions = [];
+  const writes = [];
+  const removes = [];
   for (const { version, dir } of folders) {
     const files = await describeFiles(dir);
     const paths = files.map((f) => f.path);
     const platform = platformOf(version, dir, paths, choices);
+    if (platform === 'pipeline') await checkPipeline(dir);
+    const count = choices.shards?.byVersion.get(version) ?? choices.shards?.all;
+    if (platform === 'table') {
+      const sharded = await shardedTableVersion({ version, dir, files, count });
+      if (sharded) {
+        versions.push(sharded.entry);
+        writes.push(...sharded.writes);
+        removes.push(...sharded.removes);
+        continue;
+      }
+    } else if (choices.shards?.byVersion.has(version)) {
+      throw new CliError(`--shards ${version}=${count}: version ${version} in ${basePath} is "${platform}", and only "table" versions can be sharded`);
+    }
     if (platform !== 'onnx') {
       versions.push({ version, platform, files });
       continue;
@@ -62,7 +85,7 @@ export async function readVersions(basePath, choices, warn) {
   for (const path of choices.externalData) {
     if (!versions.some((v) => v.externalData?.includes(path))) throw new CliError(`--external-data ${path}: no ONNX version in ${basePath} holds a file ${path}`);
   }
-  return versions;
+  return { versions, writes, removes };
 }
 
 /**
@@ -77,11 +100,32 @@ function platformOf(version, dir, paths, choices) {
   const platform = given ?? platformOfFiles(paths) ?? choices.platform;
   if (!platform) {
     const holds = paths.length ? `it holds ${paths.join(', ')}` : 'it is empty';
-    throw new CliError(`version folder ${dir} has neither ${ONNX_MODEL_FILE} nor ${TABLE_FILES.join(' nor ')} (${holds}); if an app platform loads it, name that platform: --platform <name> (or --platform ${version}=<name>)`);
+    throw new CliError(`version folder ${dir} has neither ${ONNX_MODEL_FILE} nor ${TABLE_FILES.join(' nor ')} nor ${PIPELINE_FILE} (${holds}); if an app platform loads it, name that platform: --platform <name> (or --platform ${version}=<name>)`);
   }
   const missing = missingPlatformFiles(platform, paths);
   if (missing) throw new CliError(`version folder ${dir}: --platform ${given === undefined ? '' : `${version}=`}${platform}: ${missing} (${paths.length ? `it holds ${paths.join(', ')}` : 'it is empty'})`);
   return platform;
+}
+
+/**
+ * A pipeline version's pipeline.json, checked with the runtime's own parser (the model and
+ * label names of its steps are checked when it serves: they are other models of the config).
+ * @param {string} dir
+ */
+async function checkPipeline(dir) {
+  const path = join(dir, PIPELINE_FILE);
+  let json;
+  try {
+    json = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new CliError(`${path} is not valid JSON: ${error.message}`);
+  }
+  try {
+    parsePipeline(json, `version folder ${dir}`);
+  } catch (error) {
+    if (isServingError(error)) throw new CliError(error.message);
+    throw error;
+  }
 }
 
 /**

@@ -3,7 +3,7 @@
  * on disk, keeping the existing manifest's labels unless the command line changes them; with
  * `check`, compares instead of writing.
  */
-import { rename, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CliError } from './cli-error.mjs';
 import { formatJson } from './json-format.mjs';
@@ -29,7 +29,7 @@ import { MANIFEST_FILE } from './repository-format.mjs';
  */
 export async function manifestCommand({ basePath, labelChanges, platforms, check, warn }) {
   const path = join(basePath, MANIFEST_FILE);
-  const versions = await readVersions(basePath, platforms, warn);
+  const { versions, writes, removes } = await readVersions(basePath, platforms, warn);
   const existing = await readExistingManifest(basePath);
   if (check && !existing) throw new CliError(`${path} does not exist; write it with: browserving manifest ${basePath}`);
   const numbers = versions.map((v) => v.version);
@@ -38,13 +38,17 @@ export async function manifestCommand({ basePath, labelChanges, platforms, check
   assertRuntimeAccepts(manifest, basePath);
 
   if (check) {
-    const differences = [...diffManifests(existing?.manifest, manifest), ...problems.map((p) => `! ${p}`)];
+    const stale = [...writes.filter((w) => w.changed).map((w) => `~ ${w.path}: differs from the shards its source table gives`), ...removes.map((path) => `- ${path}: a shard file of another shard count`)];
+    const differences = [...diffManifests(existing?.manifest, manifest), ...stale, ...problems.map((p) => `! ${p}`)];
     if (differences.length) {
       throw new CliError([`${path} does not match ${basePath}:`, ...differences.map((d) => `  ${d}`), `update it with: browserving manifest ${basePath}`].join('\n'));
     }
     return `${path} is up to date (${summary(numbers, labels)})`;
   }
   if (problems.length) throw new CliError(problems.join('\n'));
+  // Shard files first: the manifest that lists them is written last.
+  for (const write of writes) if (write.changed) await writeFile(write.path, write.bytes);
+  for (const path of removes) await rm(path, { force: true });
   // Written beside and renamed over the old one: a server polling the manifest never reads half a file.
   const temporary = `${path}.${process.pid}.tmp`;
   await writeFile(temporary, formatJson(manifest));

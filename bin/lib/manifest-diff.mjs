@@ -51,6 +51,9 @@ function diffVersions(actual, expected) {
     if (JSON.stringify(have.externalData) !== JSON.stringify(want.externalData)) {
       lines.push(`~ ${at} externalData: ${JSON.stringify(have.externalData) ?? 'none'} → ${JSON.stringify(want.externalData) ?? 'none'}`);
     }
+    if (JSON.stringify(have.shards) !== JSON.stringify(want.shards)) {
+      lines.push(`~ ${at} shards: ${Array.isArray(have.shards) ? have.shards.length : 'none'} → ${want.shards ? want.shards.length : 'none'}${Array.isArray(have.shards) && want.shards && have.shards.length === want.shards.length ? ' (their files or index ranges changed)' : ''}`);
+    }
     if (JSON.stringify(have.signature) !== JSON.stringify(want.signature)) {
       lines.push(`~ ${at} signature: ${JSON.stringify(have.signature) ?? 'none'} → ${JSON.stringify(want.signature) ?? 'none'}`);
     }

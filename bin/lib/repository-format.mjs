@@ -26,12 +26,20 @@ export const {
   ONNX_MODEL_FILE,
   PLATFORM_NAME_PATTERN,
   TABLE_FILES,
+  PIPELINE_FILE,
   TENSOR_TYPES,
   WARMUP_FILE,
   missingPlatformFiles,
   parseManifest,
+  parsePipeline,
   platformOfFiles,
   isServingError,
+  MAX_TABLE_SHARDS,
+  buildTableShards,
+  parseTableShard,
+  parseTableShardPath,
+  parseTableSource,
+  tableShardPath,
 } = format;
 
 /**

@@ -71,6 +71,18 @@ export async function describeFiles(dir, segmentBytes = SEGMENT_BYTES) {
 }
 
 /**
+ * What the manifest lists of a file not written yet: `bytes` as it will be at `path`.
+ * @param {string} path
+ * @param {Uint8Array} bytes
+ * @param {number} [segmentBytes]
+ * @returns {Promise<ManifestFile>}
+ */
+export async function describeBytes(path, bytes, segmentBytes = SEGMENT_BYTES) {
+  const { sha256, segments } = await digestsOfChunks([bytes], segmentBytes);
+  return { path, size: bytes.byteLength, sha256, ...(bytes.byteLength > segmentBytes ? { segments: { bytes: segmentBytes, sha256: segments } } : {}) };
+}
+
+/**
  * @param {string} dir
  * @param {string} [prefix]  `/`-separated path of `dir` inside the version folder
  * @returns {Promise<string[]>}
@@ -93,13 +105,21 @@ async function relativeFilePaths(dir, prefix = '') {
  * @param {string} path
  * @param {number} segmentBytes
  */
-async function digestsOf(path, segmentBytes) {
+function digestsOf(path, segmentBytes) {
+  return digestsOfChunks(createReadStream(path), segmentBytes);
+}
+
+/**
+ * @param {AsyncIterable<Uint8Array> | Iterable<Uint8Array>} chunks
+ * @param {number} segmentBytes
+ */
+async function digestsOfChunks(chunks, segmentBytes) {
   const whole = createHash('sha256');
   /** @type {string[]} */
   const segments = [];
   let segment = createHash('sha256');
   let filled = 0;
-  for await (const chunk of createReadStream(path)) {
+  for await (const chunk of chunks) {
     whole.update(chunk);
     for (let at = 0; at < chunk.length; ) {
       const taken = Math.min(segmentBytes - filled, chunk.length - at);

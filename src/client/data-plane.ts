@@ -21,6 +21,7 @@ import { RequestLatencies } from '../http/request-latencies.js';
 import { unansweredError, type ServableApi } from '../platforms/platform.js';
 import { ServingMetrics } from './serving-metrics.js';
 import { RunnerPool, type RunnerInfo, type RunnerVariant } from './runner-pool.js';
+import { MOVED, lookupShards } from './sharded-lookup.js';
 
 export interface DataPlaneOptions {
   readonly spawnRunner: (name: string, variant: RunnerVariant) => Worker;
@@ -76,7 +77,12 @@ export class DataPlane {
 
   constructor(options: DataPlaneOptions) {
     this.#options = options;
-    this.#pool = new RunnerPool({ spawn: options.spawnRunner, onExit: options.onRunnerExit });
+    this.#pool = new RunnerPool({
+      spawn: options.spawnRunner,
+      onExit: options.onRunnerExit,
+      // A runner's servable calling another (a pipeline's step): the table, or the control worker.
+      resolveRoute: async (selector, fresh) => (fresh ? undefined : this.#find(selector)) ?? options.route(selector),
+    });
   }
 
   /** What the control worker calls (through Comlink on the page). */
@@ -172,6 +178,17 @@ export class DataPlane {
       let args = request.args;
       let transfer = request.transfer;
       for (let moves = 0; ; moves += 1) {
+        if (route.shards) {
+          // A sharded table: the keys fan out to its shards' runners (sharded-lookup.ts).
+          const values = await lookupShards({ ...route, shards: route.shards }, request, this.#pool);
+          if (values !== MOVED) {
+            this.metrics.recordRequest(model, performance.now() - started);
+            return { version: route.version, value: values };
+          }
+          if (moves >= MAX_MOVES) throw this.#keptMoving(model, route.version);
+          route = await this.#route(request, api, true);
+          continue;
+        }
         let id: number | undefined;
         const runner = route.runner;
         const result = await deadline.race(
@@ -341,6 +358,7 @@ export class DataPlane {
       });
     }
     this.#routes = routes;
+    this.#pool.routesChanged();
   }
 
   runners(): RunnerInfo[] {

@@ -12,12 +12,22 @@
  *   seen through a Web Lock each runner holds for its life: every request pending on it rejects
  *   with UNAVAILABLE (`data.retryable`), and `onExit` tells the owner, once. A runner the pool
  *   retired itself is not reported.
+ * - Runner to runner: a runner's servable may call other servables (a pipeline's steps). The
+ *   runner asks where (`route`); the pool answers from `resolveRoute` and, the first time that
+ *   runner needs that other one, hands both ends of a new MessageChannel out, so requests and
+ *   tensors then go between them directly. A runner gone is told to every runner connected to
+ *   it (`peer-gone`: died or retired) and to those it was calling (`disconnect`); a new routing
+ *   table is told to every runner that asked for routes (`routes`).
  * - `close()` terminates every runner at once; pending requests reject with CANCELLED.
  */
 import type { BatchedRun } from '../batching/batching-session.js';
 import { watchLifeLock } from '../core/life-lock.js';
+import { splitServableKey } from '../core/servable-id.js';
 import { MessageOutbox } from '../core/message-outbox.js';
 import { ServingError, describeServable, type ServingErrorJSON } from '../core/serving-error.js';
+import type { CheckedSelector } from '../core/version-selector.js';
+import type { Route } from '../protocol.js';
+import { RunnerLinks } from './runner-links.js';
 import type { CallMessage, DataMessage, FromRunner, PredictMessage, StreamMessage, RunnerFault, RunnerLoadResult, RunnerLoadSpec, RunnerReply, ToRunner } from '../protocol/runner.js';
 
 /** What a pending request is told. */
@@ -38,6 +48,8 @@ export interface RunnerPoolOptions {
   readonly spawn: (name: string, variant: RunnerVariant) => Worker;
   /** A runner ended without being retired. */
   readonly onExit: (runner: string, reason: string) => void;
+  /** Where a servable runs, for a runner whose servable calls it (`fresh`: not from the routing table). */
+  readonly resolveRoute?: (selector: CheckedSelector, fresh: boolean) => Promise<Route>;
   /** Limit on a runner's start-up. @defaultValue 30000 */
   readonly startTimeoutMs?: number;
 }
@@ -65,6 +77,8 @@ class Runner {
   readonly pending = new Map<number, PendingReply & { readonly key: string; readonly stream?: true }>();
   /** When the runner last answered anything, or was given work while idle: a run that stalls shows as no progress. */
   lastProgressAt = 0;
+  /** Its ports to other runners (its servables call theirs). */
+  readonly links = new RunnerLinks();
   readonly outbox: MessageOutbox<DataMessage>;
   readonly up: Promise<void>;
 
@@ -134,34 +148,28 @@ export class RunnerPool {
    * then asks for the route again.
    */
   predict(runnerName: string, message: Omit<PredictMessage, 'k' | 'id'>, transfer: readonly Transferable[], reply: PendingReply): number | undefined {
-    const runner = this.#runners.get(runnerName);
-    if (!runner || runner.state !== 'up') return undefined;
-    const id = this.#nextId++;
-    if (runner.pending.size === 0) runner.lastProgressAt = performance.now();
-    runner.pending.set(id, { ...reply, key: message.s });
-    runner.outbox.push({ k: 'p', id, s: message.s, i: message.i, ...(message.o !== undefined ? { o: message.o } : {}) }, transfer);
-    return id;
+    return this.#send(runnerName, message.s, reply, (id) => ({ k: 'p', id, s: message.s, i: message.i, ...(message.o !== undefined ? { o: message.o } : {}) }), transfer);
   }
 
   /** Sends `lookup` or a method call; as `predict`. */
   call(runnerName: string, message: Omit<CallMessage, 'k' | 'id'>, transfer: readonly Transferable[], reply: PendingReply): number | undefined {
-    const runner = this.#runners.get(runnerName);
-    if (!runner || runner.state !== 'up') return undefined;
-    const id = this.#nextId++;
-    if (runner.pending.size === 0) runner.lastProgressAt = performance.now();
-    runner.pending.set(id, { ...reply, key: message.s });
-    runner.outbox.push({ k: 'c', id, ...message }, transfer);
-    return id;
+    return this.#send(runnerName, message.s, reply, (id) => ({ k: 'c', id, ...message }), transfer);
   }
 
   /** Starts a stream with room for `message.c` results; `reply.item` gets each. As `predict` otherwise. */
   stream(runnerName: string, message: Omit<StreamMessage, 'k' | 'id'>, transfer: readonly Transferable[], reply: PendingReply & { item(value: unknown): void }): number | undefined {
+    // A stream waits on its consumer as long as it likes: it is not a run the watchdog times.
+    return this.#send(runnerName, message.s, reply, (id) => ({ k: 'sp', id, ...message }), transfer, true);
+  }
+
+  /** Registers `reply` under a new id and queues the message built for it; undefined when the runner is gone. */
+  #send(runnerName: string, key: string, reply: PendingReply, message: (id: number) => DataMessage, transfer: readonly Transferable[], stream = false): number | undefined {
     const runner = this.#runners.get(runnerName);
     if (!runner || runner.state !== 'up') return undefined;
     const id = this.#nextId++;
-    // A stream waits on its consumer as long as it likes: it is not a run the watchdog times.
-    runner.pending.set(id, { ...reply, key: message.s, stream: true });
-    runner.outbox.push({ k: 'sp', id, ...message }, transfer);
+    if (!stream && runner.pending.size === 0) runner.lastProgressAt = performance.now();
+    runner.pending.set(id, stream ? { ...reply, key, stream: true } : { ...reply, key });
+    runner.outbox.push(message(id), transfer);
     return id;
   }
 
@@ -177,6 +185,11 @@ export class RunnerPool {
     const runner = this.#runners.get(runnerName);
     if (!runner?.pending.delete(id)) return;
     runner.outbox.push({ k: 'x', id });
+  }
+
+  /** The routing table changed: runners that keep routes drop them. */
+  routesChanged(): void {
+    for (const runner of this.#runners.values()) if (runner.links.asksRoutes && runner.state === 'up') runner.post({ k: 'routes' });
   }
 
   /** The runners alive now. */
@@ -286,8 +299,9 @@ export class RunnerPool {
     if (runner.state === 'retired' || runner.state === 'dead') return;
     runner.state = 'dead';
     this.#runners.delete(runner.name);
+    RunnerLinks.gone(runner, this.#runners.values(), true);
     this.#rejectPending(runner, (key) => {
-      const [model, version] = splitKey(key);
+      const [model, version] = splitServableKey(key);
       return new ServingError(code, `${describeServable(model, version)}: ${reason} while serving this request; it is being restarted — retry the request`, { model, ...(version !== undefined ? { version } : {}), data: { retryable: true } });
     });
     this.#options.onExit(runner.name, reason);
@@ -298,6 +312,7 @@ export class RunnerPool {
     runner.state = 'retired';
     this.#runners.delete(runner.name);
     runner.worker.terminate();
+    RunnerLinks.gone(runner, this.#runners.values(), false);
     this.#rejectPending(runner, () => new ServingError('UNAVAILABLE', 'the runner was retired', { data: { retryable: true } }));
   }
 
@@ -314,6 +329,12 @@ export class RunnerPool {
         return;
       case 'exit':
         runner.exitReason = message.reason;
+        return;
+      case 'route':
+        void runner.links.answerRoute(runner, this.#runners, this.#options.resolveRoute, message);
+        return;
+      case 'unlinked':
+        runner.links.unlinked(runner, this.#runners.get(message.runner));
         return;
       case 'up':
       case 'fatal':
@@ -342,7 +363,7 @@ export class RunnerPool {
     const pending = runner.pending.get(message.id);
     if ((message.k !== 'p' && message.k !== 'c' && message.k !== 'sp') || !pending) return;
     runner.pending.delete(message.id);
-    const [model, version] = splitKey(message.s);
+    const [model, version] = splitServableKey(message.s);
     const cause = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     pending.fail(new ServingError('INVALID_ARGUMENT', `${describeServable(model, version)}: the request's inputs cannot be sent to the worker (${cause}); inputs must be { type, data, dims } objects of typed arrays that are not detached (pass transferInputs: false to keep using an input after predict)`, { model, ...(version !== undefined ? { version } : {}) }));
   }
@@ -359,15 +380,5 @@ export class RunnerPool {
         reject(ServingError.from(error));
       }
     });
-  }
-}
-
-/** A servable key (`servableIdKey`: `"vad"@2`) → [model, version]. */
-function splitKey(key: string): [string, number | undefined] {
-  const at = key.lastIndexOf('@');
-  try {
-    return [JSON.parse(key.slice(0, at)) as string, Number(key.slice(at + 1))];
-  } catch {
-    return [key, undefined];
   }
 }

@@ -21,7 +21,7 @@ import { ServingError, describeServable } from '../core/serving-error.js';
 import { connectSourceToTarget } from '../core/source.js';
 import { VersionLabels } from '../core/version-labels.js';
 import type { ArtifactFetcher } from '../loaders/artifact-fetcher.js';
-import type { RoutedServable } from '../loaders/runner-loader.js';
+import { RunnerServable } from '../loaders/runner-loader.js';
 import { ServableLoaderAdapter } from '../loaders/servable-loader-adapter.js';
 import type {
   ExecutionProvider,
@@ -36,6 +36,7 @@ import type {
   RuntimeInfo,
   ServerConfig,
   ServingEvent,
+  ShardStatus,
   VersionSelector,
 } from '../protocol.js';
 import { RepositorySource } from '../sources/repository-source.js';
@@ -243,6 +244,7 @@ export class ServingServer extends Subscribable<ServingEvent> {
         labels,
         ...(servable.signature ? { signature: servable.signature } : {}),
         description: servable.describe(),
+        ...withShards(servable.shards()),
       };
     } finally {
       handle.release();
@@ -265,12 +267,12 @@ export class ServingServer extends Subscribable<ServingEvent> {
   }
 
   /** The runtime's description of an AVAILABLE version is current (runner, restarts); others keep what the monitor saw. */
-  #liveDescription(model: string, state: string, version: number, seen: ServableDescription | undefined): { description?: ServableDescription } {
+  #liveDescription(model: string, state: string, version: number, seen: ServableDescription | undefined): { description?: ServableDescription; shards?: readonly ShardStatus[] } {
     if (state === 'AVAILABLE') {
       try {
-        const handle = this.#manager.getServableHandle<RoutedServable>({ name: model, version });
+        const handle = this.#manager.getServableHandle<RunnerServable>({ name: model, version });
         try {
-          return { description: handle.servable.describe() };
+          return { description: handle.servable.describe(), ...withShards(handle.servable.shards()) };
         } finally {
           handle.release();
         }
@@ -302,7 +304,7 @@ export class ServingServer extends Subscribable<ServingEvent> {
 
   #currentRoute(model: string, version: number): Route | undefined {
     try {
-      const handle = this.#manager.getServableHandle<RoutedServable>({ name: model, version });
+      const handle = this.#manager.getServableHandle<RunnerServable>({ name: model, version });
       try {
         return handle.servable.currentRoute;
       } finally {
@@ -375,7 +377,7 @@ export class ServingServer extends Subscribable<ServingEvent> {
     this.#labels.refresh(model, (version) => available.has(version));
   }
 
-  #handleFor(selector: VersionSelector): ServableHandle<RoutedServable> {
+  #handleFor(selector: VersionSelector): ServableHandle<RunnerServable> {
     const { model, version, label } = validateSelector(selector);
     if (!this.#models.has(model)) throw this.#unknownModel(model);
     try {
@@ -443,4 +445,9 @@ export class ServingServer extends Subscribable<ServingEvent> {
     const known = [...this.#models.keys()];
     return new ServingError('NOT_FOUND', `model "${model}" is not configured (models: ${known.length ? known.join(', ') : 'none'})`, { model });
   }
+}
+
+/** `{ shards }` for a sharded table version, `{}` for any other. */
+function withShards(shards: readonly ShardStatus[] | undefined): { shards?: readonly ShardStatus[] } {
+  return shards ? { shards } : {};
 }

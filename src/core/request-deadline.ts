@@ -57,21 +57,24 @@ export class RequestDeadline {
 
   /** Settles like `work`, or rejects with the abort reason as soon as the deadline passes or the caller cancels; `onAbort` runs then (e.g. to withdraw a queued request). */
   race<T>(work: Promise<T>, onAbort?: () => void): Promise<T> {
-    const signal = this.signal;
-    if (!signal) return work;
-    if (signal.aborted) {
-      onAbort?.();
-      return Promise.reject(signal.reason);
-    }
-    return new Promise<T>((resolve, reject) => {
-      const aborted = () => {
-        onAbort?.();
-        reject(signal.reason);
-      };
-      signal.addEventListener('abort', aborted, { once: true });
-      work.then(resolve, reject).finally(() => signal.removeEventListener('abort', aborted));
-    });
+    return this.signal ? raceAbort(work, this.signal, onAbort) : work;
   }
+}
+
+/** Settles like `work`, or rejects with `signal.reason` as soon as it aborts; `onAbort` runs then. */
+export function raceAbort<T>(work: Promise<T>, signal: AbortSignal, onAbort?: () => void): Promise<T> {
+  if (signal.aborted) {
+    onAbort?.();
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const aborted = () => {
+      onAbort?.();
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', aborted, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', aborted));
+  });
 }
 
 function isAbortSignal(value: unknown): value is AbortSignal {

@@ -37,7 +37,7 @@ import { ServingError, describeServable } from '../core/serving-error.js';
 import type { Route, Signature } from '../protocol.js';
 import type { ServableApi } from '../platforms/platform.js';
 import type { EndpointHealth } from './endpoint-health.js';
-import type { RoutedServable, RunnerLoader } from './runner-loader.js';
+import { RunnerServable, type PlacedVersion, type RunnerLoader } from './runner-loader.js';
 
 export interface PlacementLoaderOptions {
   readonly id: ServableId;
@@ -55,12 +55,12 @@ export interface PlacementLoaderOptions {
 
 type Side = 'local' | 'remote';
 
-export class PlacementLoader implements Loader<RoutedServable> {
+export class PlacementLoader implements Loader<RunnerServable>, PlacedVersion {
   readonly #options: PlacementLoaderOptions;
   /** Why a side is not loaded (its load failed, or the local one did not fit). */
   readonly #down: Partial<Record<Side, string>> = {};
   readonly #loaded = new Set<Side>();
-  #servable: RoutedServable | undefined;
+  #servable: RunnerServable | undefined;
   #retryingRemote: Promise<void> | undefined;
 
   constructor(options: PlacementLoaderOptions) {
@@ -96,7 +96,7 @@ export class PlacementLoader implements Loader<RoutedServable> {
       throw new ServingError(failure.code, `${describeServable(id.name, id.version)} could be served neither locally (${this.#down.local}) nor remotely (${this.#down.remote})`, { ...failure, model: id.name, version: id.version });
     }
     const serving = this.#loaded.has('local') ? local.servable() : remote.servable();
-    this.#servable = new PlacedServable(serving.platform, serving.apis, serving.signature, this);
+    this.#servable = new RunnerServable(serving.platform, serving.apis, serving.signature, this);
   }
 
   async unload(): Promise<void> {
@@ -112,7 +112,7 @@ export class PlacementLoader implements Loader<RoutedServable> {
     }
   }
 
-  servable(): RoutedServable {
+  servable(): RunnerServable {
     if (!this.#servable) throw new ServingError('INTERNAL', `${describeServable(this.#options.id.name, this.#options.id.version)} is not loaded`);
     return this.#servable;
   }
@@ -202,31 +202,5 @@ export class PlacementLoader implements Loader<RoutedServable> {
     const remoteRoute = this.#loaded.has('remote') && health.healthy ? remote.currentRoute : undefined;
     const route = placement === 'prefer-local' ? (localRoute ?? remoteRoute) : (remoteRoute ?? localRoute);
     return route && { ...route, failover: true };
-  }
-}
-
-/** The control worker's view of a version placed in two places: what it answers, and where it runs now. */
-class PlacedServable implements RoutedServable {
-  readonly #loader: PlacementLoader;
-
-  constructor(
-    readonly platform: string,
-    readonly apis: readonly ServableApi[],
-    readonly signature: Signature | undefined,
-    loader: PlacementLoader,
-  ) {
-    this.#loader = loader;
-  }
-
-  route(): Promise<Route> {
-    return this.#loader.route();
-  }
-
-  get currentRoute(): Route | undefined {
-    return this.#loader.currentRoute;
-  }
-
-  describe(): ServableDescription {
-    return this.#loader.describe();
   }
 }

@@ -22,13 +22,12 @@ import type { LoadContext, Loader, ResourceAllocation } from '../core/loader.js'
 import { servableIdKey, type ServableId } from '../core/servable-id.js';
 import type { ServableDescription } from '../core/servable-state.js';
 import { ServingError, describeServable } from '../core/serving-error.js';
-import type { ExecutionProvider, Route, RunnerEvent, RunnerHost, RuntimeInfo, Signature } from '../protocol.js';
+import type { ExecutionProvider, Route, RunnerEvent, RunnerHost, RuntimeInfo, ShardStatus, Signature } from '../protocol.js';
 import type { RunnerLoadSpec } from '../protocol/runner.js';
+import { builtInPlatform, runsWithoutOrt } from '../platforms/built-in.js';
 import { importPlatform } from '../platforms/import-platform.js';
 import { platformError } from '../platforms/platform-error.js';
 import type { PlatformModule, PlatformVersion, ServableApi } from '../platforms/platform.js';
-import { remotePlatform } from '../platforms/remote/remote-platform.js';
-import { tablePlatform } from '../platforms/table/table-platform.js';
 import { WARMUP_FILE, externalDataFiles, fileUrl, type ManifestFile, type ManifestVersion } from '../sources/manifest.js';
 import type { ArtifactFetcher } from './artifact-fetcher.js';
 
@@ -66,6 +65,20 @@ export interface RunnerLoaderOptions {
   readonly batching?: BatchingOptions;
   readonly runnerGroup?: string;
   readonly maxRunMs?: number;
+  /** One shard of a sharded table (`entry` then holds that shard's files): named in runner events. */
+  readonly shard?: number;
+  /** Every file of the version, when `entry` holds only some (a shard's): what the store records as the version. @defaultValue the files loaded */
+  readonly versionFiles?: readonly ManifestFile[];
+}
+
+/** What a RunnerServable reads of the loader that placed it: one runner, or a sharded table's several. */
+export interface PlacedVersion {
+  /** See `RunnerServable.route()`. */
+  route(): Promise<Route>;
+  readonly currentRoute: Route | undefined;
+  describe(): ServableDescription;
+  /** A sharded table's shards, for status and metadata. */
+  shards?(): readonly ShardStatus[];
 }
 
 interface Placement {
@@ -77,27 +90,15 @@ interface Placement {
   readonly warmupSkipped?: string;
 }
 
-/** What the control worker asks of a loaded version: what it answers, where its requests go, what to report. */
-export interface RoutedServable {
-  readonly platform: string;
-  readonly apis: readonly ServableApi[];
-  readonly signature: Signature | undefined;
-  /** Where requests go; may wait (a runner restarting); rejects with why none can serve. */
-  route(): Promise<Route>;
-  /** The route now; undefined while none can serve at once. */
-  readonly currentRoute: Route | undefined;
-  describe(): ServableDescription;
-}
-
 /** The control worker's view of a version hosted by a runner: what it answers, and where it runs. */
-export class RunnerServable implements RoutedServable {
-  readonly #loader: RunnerLoader;
+export class RunnerServable {
+  readonly #loader: PlacedVersion;
 
   constructor(
     readonly platform: string,
     readonly apis: readonly ServableApi[],
     readonly signature: Signature | undefined,
-    loader: RunnerLoader,
+    loader: PlacedVersion,
   ) {
     this.#loader = loader;
   }
@@ -116,9 +117,14 @@ export class RunnerServable implements RoutedServable {
   describe(): ServableDescription {
     return this.#loader.describe();
   }
+
+  /** A sharded table's shards now; undefined for any other version. */
+  shards(): readonly ShardStatus[] | undefined {
+    return this.#loader.shards?.();
+  }
 }
 
-export class RunnerLoader implements Loader<RunnerServable> {
+export class RunnerLoader implements Loader<RunnerServable>, PlacedVersion {
   readonly #options: RunnerLoaderOptions;
   readonly #key: string;
   #servable: RunnerServable | undefined;
@@ -210,7 +216,7 @@ export class RunnerLoader implements Loader<RunnerServable> {
     this.#restarts += 1;
     this.#lastExit = reason;
     supervision.routesChanged();
-    const base = { runner, model: id.name, version: id.version };
+    const base = { runner, model: id.name, version: id.version, ...(this.#options.shard !== undefined ? { shard: this.#options.shard } : {}) };
     supervision.event({ ...base, state: 'exited', reason, restarts: this.#restarts });
     this.#restarting = (async () => {
       let lastError: ServingError | undefined;
@@ -278,15 +284,15 @@ export class RunnerLoader implements Loader<RunnerServable> {
   /** The built-in `table`, or the app's module, imported in this worker for `estimateResources`. */
   async #platformModule(): Promise<PlatformModule> {
     const { entry, id, platformModules } = this.#options;
-    if (entry.platform === 'table') return tablePlatform;
-    if (entry.platform === 'remote') return remotePlatform;
+    const builtIn = builtInPlatform(entry.platform);
+    if (builtIn) return builtIn;
     const url = platformModules?.[entry.platform];
     const details = { model: id.name, version: id.version };
     if (!url) {
       const known = Object.keys(platformModules ?? {});
       throw new ServingError(
         'FAILED_PRECONDITION',
-        `${describeServable(id.name, id.version)} is of platform "${entry.platform}", which is not registered (platforms: onnx, table${known.length ? `, ${known.join(', ')}` : ''}); register its module: createServing({ platforms: { ${entry.platform}: new URL('./${entry.platform}-platform.js', import.meta.url) } })`,
+        `${describeServable(id.name, id.version)} is of platform "${entry.platform}", which is not registered (platforms: onnx, table, pipeline${known.length ? `, ${known.join(', ')}` : ''}); register its module: createServing({ platforms: { ${entry.platform}: new URL('./${entry.platform}-platform.js', import.meta.url) } })`,
         details,
       );
     }
@@ -300,9 +306,10 @@ export class RunnerLoader implements Loader<RunnerServable> {
     const read = (path: string): Promise<Uint8Array> => {
       const file = entry.files.find((f) => f.path === path);
       if (!file) return Promise.reject(new ServingError('NOT_FOUND', `${describeServable(id.name, id.version)} has no file "${path}" (files: ${entry.files.map((f) => f.path).join(', ')})`, { ...details, data: { path } }));
-      return fetcher.fetch({ model: id.name, version: id.version, url: fileUrl(file, versionUrl), file, versionFiles: entry.files });
+      return fetcher.fetch({ model: id.name, version: id.version, url: fileUrl(file, versionUrl), file, versionFiles: this.#options.versionFiles ?? entry.files });
     };
     const readText = async (path: string) => new TextDecoder().decode(await read(path));
+    const onlyInRunner = (call: string) => new ServingError('FAILED_PRECONDITION', `${describeServable(id.name, id.version)}: ${call} is for load() and the servable, in the runner; estimateResources() runs in the control worker`, details);
     return {
       model: id.name,
       version: id.version,
@@ -312,7 +319,12 @@ export class RunnerLoader implements Loader<RunnerServable> {
       read,
       readText,
       readJson: async (path) => JSON.parse(await readText(path)) as unknown,
-      createOnnxSession: () => Promise.reject(new ServingError('FAILED_PRECONDITION', `${describeServable(id.name, id.version)}: createOnnxSession() is for load(), in the runner; estimateResources() runs in the control worker`, details)),
+      createOnnxSession: () => Promise.reject(onlyInRunner('createOnnxSession()')),
+      servables: {
+        predict: () => Promise.reject(onlyInRunner('servables.predict()')),
+        lookup: () => Promise.reject(onlyInRunner('servables.lookup()')),
+        call: () => Promise.reject(onlyInRunner('servables.call()')),
+      },
     };
   }
 
@@ -321,11 +333,11 @@ export class RunnerLoader implements Loader<RunnerServable> {
     const onnx = entry.platform === 'onnx';
     // An ONNX version's warm-up file is read only when warm-up runs are configured.
     const files = entry.files.filter((f) => !onnx || f.path !== WARMUP_FILE || warmupRuns > 0);
-    const read = (file: ManifestFile) => fetcher.fetch({ model: id.name, version: id.version, url: fileUrl(file, versionUrl), file, versionFiles: files, signal });
+    const read = (file: ManifestFile) => fetcher.fetch({ model: id.name, version: id.version, url: fileUrl(file, versionUrl), file, versionFiles: this.#options.versionFiles ?? files, signal });
     const fileBytes: { path: string; data: Uint8Array }[] = [];
     for (const file of files) fileBytes.push({ path: file.path, data: await read(file) });
     const moduleUrl = platformModules?.[entry.platform];
-    const builtIn = entry.platform === 'onnx' || entry.platform === 'table' || entry.platform === 'remote';
+    const builtIn = onnx || builtInPlatform(entry.platform) !== undefined;
     if (!builtIn && !moduleUrl) await this.#platformModule(); // throws, naming the fix
     return {
       key: this.#key,
@@ -336,11 +348,12 @@ export class RunnerLoader implements Loader<RunnerServable> {
       ...(platformConfig !== undefined ? { platformConfig } : {}),
       files: fileBytes,
       externalData: externalDataFiles(entry).map((f) => f.path),
-      // A table or a remote endpoint needs no ORT: it runs in the smaller WASM-only runner.
-      providers: entry.platform === 'table' || entry.platform === 'remote' ? ['wasm'] : executionProviders,
+      // A table or a pipeline needs no ORT: it runs in the smaller WASM-only runner.
+      providers: runsWithoutOrt(entry.platform) ? ['wasm'] : executionProviders,
       warmupRuns: onnx ? warmupRuns : 0,
       ...(batching ? { batching } : {}),
-      ...(maxRunMs !== undefined ? { maxRunMs } : {}),
+      // A pipeline's runner waits on its steps' runners: their runs are watched there, not here.
+      ...(maxRunMs !== undefined && entry.platform !== 'pipeline' ? { maxRunMs } : {}),
       wasm: supervision.wasm,
     };
   }

@@ -1,6 +1,7 @@
 /**
- * ServableLoaderAdapter: turns a version's location in the repository into the Loader for its
- * kind (TF Serving's platform → SourceAdapter map): `onnx` → RunnerLoader, `table` → TableLoader.
+ * ServableLoaderAdapter: turns a version's location in the repository into its Loader (TF
+ * Serving's platform → SourceAdapter map): a RunnerLoader for a version of any platform, a
+ * ShardedTableLoader for a table version written as shards.
  */
 import type { BatchingOptions } from '../batching/batching-options.js';
 import type { Loader } from '../core/loader.js';
@@ -10,6 +11,7 @@ import type { ExecutionProvider } from '../protocol.js';
 import type { VersionLocation } from '../sources/repository-source.js';
 import type { ArtifactFetcher } from './artifact-fetcher.js';
 import { RunnerLoader, type RunnerSupervision } from './runner-loader.js';
+import { ShardedTableLoader } from './sharded-table-loader.js';
 
 export interface ModelLoadOptions {
   readonly executionProviders: readonly ExecutionProvider[];
@@ -42,7 +44,9 @@ export class ServableLoaderAdapter extends SourceAdapter<VersionLocation, Loader
 
   protected adapt(id: ServableId, location: VersionLocation): Loader {
     const { supervision, fetcher, loadOptions, platformModules } = this.#options;
-    const loader = new RunnerLoader({ id, versionUrl: location.versionUrl, entry: location.entry, supervision, fetcher, platformModules: platformModules(), ...loadOptions(id.name) });
+    const options = { id, versionUrl: location.versionUrl, entry: location.entry, supervision, fetcher, platformModules: platformModules(), ...loadOptions(id.name) };
+    if (location.entry.shards) return new ShardedTableLoader(options);
+    const loader = new RunnerLoader(options);
     return this.#options.place?.(id, loader) ?? loader;
   }
 }

@@ -82,6 +82,26 @@ export interface PlatformOnnxSession {
   release(): Promise<void>;
 }
 
+/** Which version of another model a servable calls: `version`, or `label`, or neither for the latest. */
+export interface ServableSelector {
+  readonly model: string;
+  readonly version?: number;
+  readonly label?: string;
+}
+
+/**
+ * The other servables of this runtime, as a servable calls them (TF Serving's composite
+ * servables hold handles on others the same way). Requests go straight from this runner to the
+ * runner of the servable they name — never through the page — with the caller's signal; a
+ * servable swapped meanwhile answers from its new version (its old one finishes what it started).
+ * Answers carry the version that answered.
+ */
+export interface PlatformServables {
+  predict(request: ServableSelector & { readonly inputs: Readonly<Record<string, TensorData>>; readonly outputs?: readonly string[] }, options: PlatformCallOptions): Promise<{ readonly version: number; readonly outputs: Record<string, TensorData> }>;
+  lookup(request: ServableSelector & { readonly keys: readonly (string | number)[] }, options: PlatformCallOptions): Promise<{ readonly version: number; readonly values: TableValue[] }>;
+  call(request: ServableSelector & { readonly method: string; readonly args?: unknown }, options: PlatformCallOptions): Promise<{ readonly version: number; readonly value: unknown }>;
+}
+
 /** A version of a platform's model, as its loader sees it. */
 export interface PlatformVersion {
   readonly model: string;
@@ -99,6 +119,8 @@ export interface PlatformVersion {
   readJson(path: string): Promise<unknown>;
   /** Creates a session on the runner's onnxruntime-web instance, with the model's `executionProviders`. Only in `load()`. */
   createOnnxSession(model: Uint8Array, options?: { readonly externalData?: readonly { readonly path: string; readonly data: Uint8Array }[] }): Promise<PlatformOnnxSession>;
+  /** The runtime's other servables, for a servable made of others (the built-in `pipeline` is one). Usable from `load()` on, in the runner; in the control worker (`estimateResources`) calls reject with FAILED_PRECONDITION. */
+  readonly servables: PlatformServables;
 }
 
 /** TF Serving's Loader, for one version of a platform's model. */

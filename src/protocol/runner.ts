@@ -45,6 +45,23 @@
  *                            UNAVAILABLE (data.retryable = true) → the control worker is told
  *                            (`runnerExited`) and reloads the runner's versions in a new runner
  *                            from the artifact store (no network) → new routes are pushed.
+ *   runner to runner         a servable made of others (a `pipeline`, an app's platform calling
+ *                            `version.servables`) sends requests straight to the runners of the
+ *                            servables it names, never through the page:
+ *                            runner A → main { k: 'route', id, sel, fresh }: where does `sel` run?
+ *                            main → runner B { k: 'connect', peer: A, port } the first time A needs B
+ *                            main → runner A { k: 'routed', id, route, port? } (or error): A keeps
+ *                            the route until main says { k: 'routes' } (the table changed);
+ *                            A → B on the port: the same 'p' / 'c' / 'x' messages as main sends,
+ *                            B → A on the port: the same replies ('moved' → A asks again, fresh).
+ *                            B left hosting nothing after an unload → B → A on the port { k: 'bye' }
+ *                            after its last reply: A's requests still pending there never ran and
+ *                            are re-sent where the servable is now;
+ *                            B gone → main → A { k: 'peer-gone', runner: B, died }: died — A's
+ *                            requests to B fail UNAVAILABLE retryable; retired — A waits for B's
+ *                            `bye` (at most 1 s) and re-sends as above;
+ *                            A gone → main → B { k: 'disconnect', peer: A }.
+ *
  *   fatal in the runner      a WebAssembly.RuntimeError (WASM abort) or a lost WebGPU device:
  *                            runner → { k: 'exit', reason } and closes itself; then as above.
  */
@@ -52,7 +69,8 @@ import type { BatchedRun } from '../batching/batching-session.js';
 import type { BatchingOptions } from '../batching/batching-options.js';
 import type { ServingErrorJSON } from '../core/serving-error.js';
 import type { ServableApi } from '../platforms/platform.js';
-import type { ExecutionProvider, RuntimeInfo, Signature, TensorData } from '../protocol.js';
+import type { ServableSelector } from '../platforms/platform.js';
+import type { ExecutionProvider, Route, RuntimeInfo, Signature, TensorData } from '../protocol.js';
 
 /** What a runner needs to host one servable. */
 export interface RunnerLoadSpec {
@@ -147,7 +165,17 @@ export type ToRunner =
   | { readonly k: 'many'; readonly m: readonly DataMessage[] }
   | { readonly k: 'load'; readonly id: number; readonly spec: RunnerLoadSpec }
   | { readonly k: 'unload'; readonly id: number; readonly s: string }
-  | { readonly k: 'fault'; readonly fault: RunnerFault; readonly ms?: number };
+  | { readonly k: 'fault'; readonly fault: RunnerFault; readonly ms?: number }
+  /** Serve data messages from runner `peer` arriving on `port` (answers go back on it). */
+  | { readonly k: 'connect'; readonly peer: string; readonly port: MessagePort }
+  /** Runner `peer` is gone: forget its port, stop its requests. */
+  | { readonly k: 'disconnect'; readonly peer: string }
+  /** The answer to this runner's `route`: the route (and, the first time, a port to its runner), or why not. */
+  | { readonly k: 'routed'; readonly id: number; readonly route?: Route; readonly port?: MessagePort; readonly error?: ServingErrorJSON }
+  /** The routing table changed: routes this runner keeps are stale. */
+  | { readonly k: 'routes' }
+  /** A runner this one sends requests to is gone: `died` (crashed: its requests may have run) or retired (it drained first: they did not). */
+  | { readonly k: 'peer-gone'; readonly runner: string; readonly died: boolean };
 
 export type RunnerReply =
   | { readonly k: 'ok'; readonly id: number; readonly value: unknown; readonly n?: BatchedRun }
@@ -157,10 +185,17 @@ export type RunnerReply =
   /** The inputs come back (transferred) so the client can send them where the servable is now. */
   | { readonly k: 'moved'; readonly id: number; readonly i: unknown };
 
+/** What a runner answers another runner on their port: the replies, and `bye` after its last one. */
+export type PeerReply = RunnerReply | { readonly k: 'bye' } | { readonly k: 'many'; readonly m: readonly (RunnerReply | { readonly k: 'bye' })[] };
+
 export type FromRunner =
   | RunnerReply
   | { readonly k: 'many'; readonly m: readonly RunnerReply[] }
   | { readonly k: 'up' }
   /** Instead of `up`: the runner cannot work at all (e.g. bundled as a classic worker); `reason` says how to fix it. */
   | { readonly k: 'fatal'; readonly reason: string }
-  | { readonly k: 'exit'; readonly reason: string };
+  | { readonly k: 'exit'; readonly reason: string }
+  /** This runner closed its port to `runner` (it said `bye`): a later route to it needs a new one. */
+  | { readonly k: 'unlinked'; readonly runner: string }
+  /** Where does `sel` run? (a servable of this runner calls another one); `fresh`: not from the table (after a `moved`). */
+  | { readonly k: 'route'; readonly id: number; readonly sel: ServableSelector; readonly fresh: boolean };

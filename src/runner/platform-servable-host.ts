@@ -14,9 +14,8 @@ import type { ServableId } from '../core/servable-id.js';
 import { isTensorType } from '../loaders/tensor-types.js';
 import { importPlatform } from '../platforms/import-platform.js';
 import { platformError } from '../platforms/platform-error.js';
-import { servableApis, type PlatformLoader, type PlatformModule, type PlatformOnnxSession, type PlatformServable, type PlatformVersion, type ServableApi } from '../platforms/platform.js';
-import { remotePlatform } from '../platforms/remote/remote-platform.js';
-import { tablePlatform } from '../platforms/table/table-platform.js';
+import { builtInPlatform } from '../platforms/built-in.js';
+import { servableApis, type PlatformLoader, type PlatformModule, type PlatformOnnxSession, type PlatformServable, type PlatformServables, type PlatformVersion, type ServableApi } from '../platforms/platform.js';
 import type { Signature, TensorData } from '../protocol.js';
 import type { RunnerLoadSpec } from '../protocol/runner.js';
 import type { HostedServable, RunResult } from './hosted-servable.js';
@@ -24,12 +23,12 @@ import { OnnxServable } from './onnx-servable.js';
 import type { OrtRuntime } from './ort-runtime.js';
 import type { RunQueue } from './run-queue.js';
 
-const BUILT_IN: Readonly<Record<string, PlatformModule>> = { table: tablePlatform, remote: remotePlatform };
-
 export interface PlatformHostDeps {
   /** The runner's onnxruntime-web instance, made on first use. */
   readonly runtime: () => OrtRuntime;
   readonly queue: RunQueue;
+  /** The runtime's other servables, reached runner to runner. */
+  readonly servables: PlatformServables;
 }
 
 /** Loads the version with its platform's loader. Rejects with FAILED_PRECONDITION when the module cannot be used, or with what the loader threw. */
@@ -67,7 +66,7 @@ export async function loadPlatformServable(spec: RunnerLoadSpec, deps: PlatformH
 }
 
 async function platformModule(spec: RunnerLoadSpec): Promise<PlatformModule> {
-  const builtIn = BUILT_IN[spec.platform];
+  const builtIn = builtInPlatform(spec.platform);
   if (builtIn) return builtIn;
   if (!spec.moduleUrl) throw new ServingError('INTERNAL', `${describeServable(spec.model, spec.version)}: platform "${spec.platform}" was placed on a runner without its module URL`, { model: spec.model, version: spec.version });
   return importPlatform({ platform: spec.platform, model: spec.model, version: spec.version, worker: 'runner worker' }, spec.moduleUrl);
@@ -89,6 +88,7 @@ function platformVersion(spec: RunnerLoadSpec, deps: PlatformHostDeps, sessions:
     platform: spec.platform,
     files: spec.files.map((f) => ({ path: f.path, size: f.data.byteLength })),
     config: spec.platformConfig,
+    servables: deps.servables,
     read,
     readText,
     async readJson(path) {

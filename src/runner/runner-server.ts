@@ -13,6 +13,9 @@
  * - A stream produces a result only when the client has room for it (`c`, then `sc` credits).
  * - `unload` waits for the servable's requests in flight (the data plane's handles) and open
  *   streams, then releases it.
+ * - Requests come from the main thread and from other runners (ports handed out by the main
+ *   thread, `connect`): each sender has its own reply outbox, cancellations and stream credits.
+ *   This runner's servables call other runners' through a PeerClient (`version.servables`).
  * - A WebAssembly.RuntimeError (WASM abort, out-of-bounds access) or a lost WebGPU device leaves
  *   the instance unusable: the runner answers what it can, says `exit` and closes, and the main
  *   thread replaces it.
@@ -21,13 +24,14 @@ import { MessageOutbox } from '../core/message-outbox.js';
 import { ServingError, describeServable } from '../core/serving-error.js';
 import { planPredictValidation } from '../loaders/signature-validation.js';
 import { transferablesOf } from '../loaders/tensor-types.js';
-import type { CallMessage, FromRunner, PredictMessage, RunnerFault, RunnerLoadResult, RunnerLoadSpec, RunnerReply, StreamMessage, ToRunner } from '../protocol/runner.js';
+import type { CallMessage, DataMessage, FromRunner, PredictMessage, RunnerFault, RunnerLoadResult, RunnerLoadSpec, RunnerReply, StreamMessage, ToRunner } from '../protocol/runner.js';
 import { unansweredError, type ServableApi } from '../platforms/platform.js';
 import type { TensorData } from '../protocol.js';
 import type { HostedServable } from './hosted-servable.js';
 import { loadOnnxServable } from './load-onnx-servable.js';
 import { loadPlatformServable } from './platform-servable-host.js';
 import { OrtRuntime, type OrtModule } from './ort-runtime.js';
+import { PeerClient } from './peer-client.js';
 import { RunQueue } from './run-queue.js';
 
 interface Hosted {
@@ -37,6 +41,13 @@ interface Hosted {
   inflight: number;
   draining: boolean;
   drained?: () => void;
+}
+
+/** Who sends requests: the main thread (the Worker channel) or another runner (a port from `connect`). Request ids are the sender's. */
+interface Channel {
+  readonly outbox: MessageOutbox<RunnerReply | { readonly k: 'bye' }>;
+  readonly cancels: Map<number, AbortController>;
+  readonly streams: Map<number, { credit: number; resume?: () => void }>;
 }
 
 export interface RunnerScope {
@@ -49,48 +60,48 @@ export interface RunnerScope {
 
 export class RunnerServer {
   readonly #scope: RunnerScope;
-  readonly #outbox: MessageOutbox<RunnerReply>;
+  readonly #main: Channel;
+  /** Other runners calling this one's servables, by their name. */
+  readonly #peers = new Map<string, { readonly port: MessagePort; readonly channel: Channel }>();
+  /** This runner's servables calling other runners'. */
+  readonly #servables: PeerClient;
   readonly #queue = new RunQueue();
   readonly #hosted = new Map<string, Hosted>();
-  readonly #cancels = new Map<number, AbortController>();
-  readonly #streams = new Map<number, { credit: number; resume?: () => void }>();
   #runtime: OrtRuntime | undefined;
   #exiting = false;
 
   constructor(scope: RunnerScope) {
     this.#scope = scope;
-    this.#outbox = new MessageOutbox<RunnerReply>({
-      post: (message, transfer) => scope.post(message as FromRunner, transfer),
-      wrap: (m) => ({ k: 'many', m }),
-      // Outputs are fresh ORT arrays: a failure to post one is ours.
-      onError: (reply, error) => scope.post({ k: 'err', id: reply.id, error: ServingError.from(error).toJSON() }, []),
-    });
+    this.#main = channel((message, transfer) => scope.post(message as FromRunner, transfer));
+    this.#servables = new PeerClient((message) => scope.post(message, []));
   }
 
   handle(message: ToRunner): void {
     switch (message.k) {
       case 'p':
-        this.#predict(message);
-        return;
       case 'c':
-        this.#call(message);
-        return;
       case 'sp':
-        void this.#stream(message);
-        return;
-      case 'sc': {
-        const stream = this.#streams.get(message.id);
-        if (!stream) return;
-        stream.credit += message.n;
-        stream.resume?.();
-        return;
-      }
-      case 'many':
-        for (const m of message.m) this.handle(m);
-        return;
+      case 'sc':
       case 'x':
-        this.#cancels.get(message.id)?.abort(new ServingError('CANCELLED', 'the request was cancelled by the caller'));
-        this.#streams.get(message.id)?.resume?.();
+        this.#data(message, this.#main);
+        return;
+      case 'many':
+        for (const m of message.m) this.#data(m, this.#main);
+        return;
+      case 'connect':
+        this.#connect(message.peer, message.port);
+        return;
+      case 'disconnect':
+        this.#disconnect(message.peer);
+        return;
+      case 'routed':
+        this.#servables.routed(message.id, message.route, message.port, message.error);
+        return;
+      case 'routes':
+        this.#servables.routesChanged();
+        return;
+      case 'peer-gone':
+        this.#servables.peerGone(message.runner, message.died);
         return;
       case 'load':
         this.#answer(message.id, this.#load(message.spec));
@@ -104,23 +115,74 @@ export class RunnerServer {
     }
   }
 
-  #predict(m: PredictMessage): void {
+  /** A request (or its credit or cancellation) from `from`: the main thread or a peer runner. */
+  #data(message: DataMessage | { readonly k: 'many'; readonly m: readonly DataMessage[] }, from: Channel): void {
+    switch (message.k) {
+      case 'p':
+        this.#predict(message, from);
+        return;
+      case 'c':
+        this.#call(message, from);
+        return;
+      case 'sp':
+        void this.#stream(message, from);
+        return;
+      case 'sc': {
+        const stream = from.streams.get(message.id);
+        if (!stream) return;
+        stream.credit += message.n;
+        stream.resume?.();
+        return;
+      }
+      case 'x':
+        from.cancels.get(message.id)?.abort(new ServingError('CANCELLED', 'the request was cancelled by the caller'));
+        from.streams.get(message.id)?.resume?.();
+        return;
+      case 'many':
+        for (const m of message.m) this.#data(m, from);
+        return;
+    }
+  }
+
+  /** Runner `peer` will send requests on `port`. */
+  #connect(peer: string, port: MessagePort): void {
+    this.#disconnect(peer);
+    const from = channel((message, transfer) => port.postMessage(message, transfer));
+    // Only data messages travel between runners: loads, unloads and faults come from the main thread.
+    port.onmessage = (event: MessageEvent<DataMessage | { k: 'many'; m: DataMessage[] }>) => {
+      const k = event.data?.k;
+      if (k === 'p' || k === 'c' || k === 'sp' || k === 'sc' || k === 'x' || k === 'many') this.#data(event.data, from);
+    };
+    this.#peers.set(peer, { port, channel: from });
+  }
+
+  /** Runner `peer` is gone: what it asked for is not wanted any more. */
+  #disconnect(peer: string): void {
+    const connection = this.#peers.get(peer);
+    if (!connection) return;
+    this.#peers.delete(peer);
+    connection.port.close();
+    for (const controller of connection.channel.cancels.values()) controller.abort(new ServingError('CANCELLED', 'the runner that sent the request ended'));
+    for (const stream of connection.channel.streams.values()) stream.resume?.();
+  }
+
+  #predict(m: PredictMessage, from: Channel): void {
     const hosted = this.#hosted.get(m.s);
     if (!hosted || hosted.draining || this.#exiting) {
-      this.#outbox.push({ k: 'moved', id: m.id, i: m.i }, safeTransferables(m.i));
+      from.outbox.push({ k: 'moved', id: m.id, i: m.i }, safeTransferables(m.i));
       return;
     }
     const { servable } = hosted;
     if (!servable.apis.includes('predict')) {
-      this.#outbox.push({ k: 'err', id: m.id, error: unansweredError(servable.id.name, servable.id.version, servable.apis, 'predict').toJSON() });
+      from.outbox.push({ k: 'err', id: m.id, error: unansweredError(servable.id.name, servable.id.version, servable.apis, 'predict').toJSON() });
       return;
     }
     // Only a request that may wait can be cancelled; one that starts now needs no AbortController.
     const controller = servable.startsAtOnce ? undefined : new AbortController();
-    if (controller) this.#cancels.set(m.id, controller);
+    if (controller) from.cancels.set(m.id, controller);
     hosted.inflight += 1;
     const done = () => {
-      if (controller) this.#cancels.delete(m.id);
+      if (controller) from.cancels.delete(m.id);
       hosted.inflight -= 1;
       if (hosted.inflight === 0) hosted.drained?.();
     };
@@ -130,69 +192,69 @@ export class RunnerServer {
       running = servable.run(m.i, m.o, controller?.signal);
     } catch (error) {
       done();
-      this.#outbox.push({ k: 'err', id: m.id, error: ServingError.from(error, { model: servable.id.name, version: servable.id.version }).toJSON() });
+      from.outbox.push({ k: 'err', id: m.id, error: ServingError.from(error, { model: servable.id.name, version: servable.id.version }).toJSON() });
       return;
     }
     running.then(
       ({ outputs, batch }) => {
         done();
-        this.#outbox.push(batch ? { k: 'ok', id: m.id, value: outputs, n: batch } : { k: 'ok', id: m.id, value: outputs }, servable.transfersResults ? transferablesOf(Object.values(outputs)) : []);
+        from.outbox.push(batch ? { k: 'ok', id: m.id, value: outputs, n: batch } : { k: 'ok', id: m.id, value: outputs }, servable.transfersResults ? transferablesOf(Object.values(outputs)) : []);
       },
       (error: unknown) => {
         done();
         // A remote servable whose endpoint failed, with the model served elsewhere: the client re-routes (remote-platform.ts).
-        if ((error as { data?: { failover?: unknown } } | null)?.data?.failover === true) this.#outbox.push({ k: 'moved', id: m.id, i: m.i }, safeTransferables(m.i));
-        else this.#outbox.push({ k: 'err', id: m.id, error: this.#runFailure(servable, error).toJSON() });
+        if ((error as { data?: { failover?: unknown } } | null)?.data?.failover === true) from.outbox.push({ k: 'moved', id: m.id, i: m.i }, safeTransferables(m.i));
+        else from.outbox.push({ k: 'err', id: m.id, error: this.#runFailure(servable, error).toJSON() });
       },
     );
   }
 
   /** `lookup` or a method of the servable's own. */
-  #call(m: CallMessage): void {
+  #call(m: CallMessage, from: Channel): void {
     const hosted = this.#hosted.get(m.s);
     if (!hosted || hosted.draining || this.#exiting) {
-      this.#outbox.push({ k: 'moved', id: m.id, i: m.a });
+      from.outbox.push({ k: 'moved', id: m.id, i: m.a });
       return;
     }
     const { servable } = hosted;
     const api: ServableApi = m.m === 'lookup' ? 'lookup' : `call:${m.m}`;
     if (!servable.call || !servable.apis.includes(api)) {
-      this.#outbox.push({ k: 'err', id: m.id, error: unansweredError(servable.id.name, servable.id.version, servable.apis, api).toJSON() });
+      from.outbox.push({ k: 'err', id: m.id, error: unansweredError(servable.id.name, servable.id.version, servable.apis, api).toJSON() });
       return;
     }
     const controller = new AbortController();
-    this.#cancels.set(m.id, controller);
+    from.cancels.set(m.id, controller);
     const done = this.#begin(hosted);
     servable.call(m.m, m.a, controller.signal).then(
       (value) => {
-        this.#cancels.delete(m.id);
+        from.cancels.delete(m.id);
         done();
-        this.#outbox.push({ k: 'ok', id: m.id, value });
+        from.outbox.push({ k: 'ok', id: m.id, value });
       },
       (error: unknown) => {
-        this.#cancels.delete(m.id);
+        from.cancels.delete(m.id);
         done();
-        this.#outbox.push({ k: 'err', id: m.id, error: this.#runFailure(servable, error).toJSON() });
+        from.outbox.push({ k: 'err', id: m.id, error: this.#runFailure(servable, error).toJSON() });
       },
     );
   }
 
   /** Pulls results from the servable's iterator while the client has room for them. */
-  async #stream(m: StreamMessage): Promise<void> {
+  async #stream(m: StreamMessage, from: Channel): Promise<void> {
     const hosted = this.#hosted.get(m.s);
     if (!hosted || hosted.draining || this.#exiting) {
-      this.#outbox.push({ k: 'moved', id: m.id, i: m.i }, safeTransferables(m.i));
+      from.outbox.push({ k: 'moved', id: m.id, i: m.i }, safeTransferables(m.i));
       return;
     }
     const { servable } = hosted;
     if (!servable.stream || !servable.apis.includes('stream')) {
-      this.#outbox.push({ k: 'err', id: m.id, error: unansweredError(servable.id.name, servable.id.version, servable.apis, 'stream').toJSON() });
+      from.outbox.push({ k: 'err', id: m.id, error: unansweredError(servable.id.name, servable.id.version, servable.apis, 'stream').toJSON() });
       return;
     }
     const controller = new AbortController();
     const state: { credit: number; resume?: () => void } = { credit: m.c };
-    this.#cancels.set(m.id, controller);
-    this.#streams.set(m.id, state);
+    from.cancels.set(m.id, controller);
+    from.streams.set(m.id, state);
     const done = this.#begin(hosted);
     let iterator: AsyncIterator<Readonly<Record<string, TensorData>>> | undefined;
     try {
@@ -205,19 +267,19 @@ export class RunnerServer {
         const step = await iterator.next();
         if (step.done || controller.signal.aborted) break;
         state.credit -= 1;
-        this.#outbox.push({ k: 'si', id: m.id, value: step.value as Record<string, TensorData> }, servable.transfersResults ? transferablesOf(Object.values(step.value)) : []);
+        from.outbox.push({ k: 'si', id: m.id, value: step.value as Record<string, TensorData> }, servable.transfersResults ? transferablesOf(Object.values(step.value)) : []);
       }
       if (controller.signal.aborted) {
         // The client has stopped listening: let the servable's iterator clean up.
         await iterator.return?.().catch(() => undefined);
       } else {
-        this.#outbox.push({ k: 'ok', id: m.id, value: null });
+        from.outbox.push({ k: 'ok', id: m.id, value: null });
       }
     } catch (error) {
-      if (!controller.signal.aborted) this.#outbox.push({ k: 'err', id: m.id, error: this.#runFailure(servable, error).toJSON() });
+      if (!controller.signal.aborted) from.outbox.push({ k: 'err', id: m.id, error: this.#runFailure(servable, error).toJSON() });
     } finally {
-      this.#cancels.delete(m.id);
-      this.#streams.delete(m.id);
+      from.cancels.delete(m.id);
+      from.streams.delete(m.id);
       done();
     }
   }
@@ -247,7 +309,7 @@ export class RunnerServer {
     const runtime = () => (this.#runtime ??= this.#createRuntime(spec.wasm));
     try {
       if (spec.platform !== 'onnx') {
-        const servable = await loadPlatformServable(spec, { runtime, queue: this.#queue });
+        const servable = await loadPlatformServable(spec, { runtime, queue: this.#queue, servables: this.#servables });
         this.#host(spec.key, servable);
         const description = servable.describe();
         return {
@@ -287,6 +349,8 @@ export class RunnerServer {
     if (hosted.inflight > 0) await new Promise<void>((resolve) => (hosted.drained = resolve));
     this.#hosted.delete(key);
     await hosted.servable.release();
+    // Hosting nothing, this runner is about to be retired: runners calling it learn it after its last reply.
+    if (this.#hosted.size === 0) for (const { channel } of this.#peers.values()) channel.outbox.push({ k: 'bye' });
   }
 
   #answer(id: number, work: Promise<unknown>): void {
@@ -325,6 +389,22 @@ export class RunnerServer {
       }
     }
   }
+}
+
+/** A sender's reply outbox and its requests' cancellations and stream credits. */
+function channel(post: (message: unknown, transfer: Transferable[]) => void): Channel {
+  return {
+    outbox: new MessageOutbox<RunnerReply | { readonly k: 'bye' }>({
+      post,
+      wrap: (m) => ({ k: 'many', m }),
+      // Outputs are fresh ORT arrays: a failure to post one is ours.
+      onError: (reply, error) => {
+        if (reply.k !== 'bye') post({ k: 'err', id: reply.id, error: ServingError.from(error).toJSON() }, []);
+      },
+    }),
+    cancels: new Map(),
+    streams: new Map(),
+  };
 }
 
 /** The buffers of whatever the caller sent as inputs (not validated yet), to hand them back. */

@@ -17,10 +17,13 @@
  * ```
  * `platform` (TF Serving's `model_platform`) names what loads the version. Built-ins: `onnx` (a
  * `model.onnx`; the files named in `externalData` are its ONNX external data; an optional
- * `warmup.json`) and `table` (a `table.txt`, one entry per line, or a `table.json` array or
- * object); any other name is a platform the app registers (`platforms` in the config). Every
+ * `warmup.json`), `table` (a `table.txt`, one entry per line, or a `table.json` array or
+ * object) and `pipeline` (a `pipeline.json`: steps calling other servables); any other name is a platform the app registers (`platforms` in the config). Every
  * other file of a version is a side file (a tokenizer, labels, a config): stored and verified
  * like the model, and readable by the platform's loader.
+ *
+ * A `table` version may be split into shards, each served by a runner of its own (`--shards N` in the
+ * CLI): its files are the shard files and `"shards"` lists them in order (see `table-shards.ts`).
  *
  * Manifests written before platforms had `kind` instead of `platform`: such an ONNX version
  * treats every file besides `model.onnx` and `warmup.json` as external data, as it did then.
@@ -35,16 +38,19 @@ import { isValidVersion } from '../core/servable-id.js';
 import { VersionLabels } from '../core/version-labels.js';
 import type { ServableKind, Signature } from '../protocol.js';
 import { describeValue } from '../core/describe-value.js';
+import { parseTableShardPath, validateTableShards, type TableShardEntry } from './table-shards.js';
 
 export const MANIFEST_FORMAT = 'browserving-manifest/1';
 export const MANIFEST_FILE = 'manifest.json';
 export const ONNX_MODEL_FILE = 'model.onnx';
 export const WARMUP_FILE = 'warmup.json';
 export const TABLE_FILES = ['table.txt', 'table.json'] as const;
+/** What a `pipeline` version computes: its steps and how tensors flow between them. */
+export const PIPELINE_FILE = 'pipeline.json';
 /** Platform names: lower-case letters, digits, `-` and `_`, starting with a letter. */
 export const PLATFORM_NAME_PATTERN = /^[a-z][a-z0-9_-]*$/;
 /** The platforms every runtime has. */
-export const BUILTIN_PLATFORMS = ['onnx', 'table'] as const;
+export const BUILTIN_PLATFORMS = ['onnx', 'table', 'pipeline'] as const;
 
 export interface ManifestFile {
   /** Relative to the version folder; `/`-separated, no `..`. */
@@ -79,6 +85,8 @@ export interface ManifestVersion {
   readonly validator?: string;
   /** For ONNX versions, as read by the CLI; informational (the loaded session is authoritative). */
   readonly signature?: Signature;
+  /** A sharded `table` version: its shards in order, each served by a runner of its own. */
+  readonly shards?: readonly TableShardEntry[];
 }
 
 export interface Manifest {
@@ -88,17 +96,19 @@ export interface Manifest {
   readonly generatedAt?: string;
 }
 
-/** The built-in platform a version's file list implies, or undefined when it holds neither a `model.onnx` nor a table file. */
+/** The built-in platform a version's file list implies, or undefined when it holds no `model.onnx`, table file or `pipeline.json`. */
 export function platformOfFiles(paths: readonly string[]): ServableKind | undefined {
   if (paths.includes(ONNX_MODEL_FILE)) return 'onnx';
-  if (TABLE_FILES.some((f) => paths.includes(f))) return 'table';
+  if (TABLE_FILES.some((f) => paths.includes(f)) || paths.some((p) => parseTableShardPath(p))) return 'table';
+  if (paths.includes(PIPELINE_FILE)) return 'pipeline';
   return undefined;
 }
 
 /** The files a built-in platform needs, as a message fragment, or undefined when `paths` has them (or the platform is not built in). */
 export function missingPlatformFiles(platform: string, paths: readonly string[]): string | undefined {
   if (platform === 'onnx' && !paths.includes(ONNX_MODEL_FILE)) return `an "onnx" version needs a ${ONNX_MODEL_FILE}`;
-  if (platform === 'table' && !TABLE_FILES.some((f) => paths.includes(f))) return `a "table" version needs a ${TABLE_FILES.join(' or a ')}`;
+  if (platform === 'table' && !TABLE_FILES.some((f) => paths.includes(f)) && !paths.some((p) => parseTableShardPath(p))) return `a "table" version needs a ${TABLE_FILES.join(' or a ')}`;
+  if (platform === 'pipeline' && !paths.includes(PIPELINE_FILE)) return `a "pipeline" version needs a ${PIPELINE_FILE}`;
   return undefined;
 }
 
@@ -143,6 +153,12 @@ export function parseManifest(json: unknown, model: string): Manifest {
     if (typeof v!.platform !== 'string' || !PLATFORM_NAME_PATTERN.test(v!.platform)) fail(`${at}.platform must be a platform name (lower-case letters, digits, - and _), got ${describeValue(v!.platform)}`);
     const missing = missingPlatformFiles(v!.platform!, paths);
     if (missing) fail(`${at}: ${missing}; its files are ${paths.join(', ')}`);
+    if (v!.shards !== undefined) {
+      if (v!.platform !== 'table') fail(`${at}.shards is for "table" versions; this one is "${v!.platform}"`);
+      validateTableShards(v!.shards, paths, at, fail);
+    } else if (v!.platform === 'table' && !TABLE_FILES.some((f) => paths.includes(f))) {
+      fail(`${at}: its files are table shards (${paths.join(', ')}) but it lists no "shards"; rewrite the manifest with \`npx browserving manifest <basePath>\``);
+    }
     if (v!.externalData !== undefined) {
       if (v!.platform !== 'onnx') fail(`${at}.externalData is for "onnx" versions; this one is "${v!.platform}"`);
       if (!Array.isArray(v!.externalData) || v!.externalData.some((p) => typeof p !== 'string' || !paths.includes(p) || p === ONNX_MODEL_FILE || p === WARMUP_FILE)) {

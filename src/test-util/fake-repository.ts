@@ -9,6 +9,7 @@
  */
 import { sha256Hex } from '../loaders/artifact-fetcher.js';
 import { platformOfFiles, MANIFEST_FORMAT, type Manifest, type ManifestVersion } from '../sources/manifest.js';
+import { buildTableShards, type TableSource } from '../sources/table-shards.js';
 
 export type ManifestFailure =
   /** fetch() itself rejects, as on a network error. */
@@ -62,6 +63,15 @@ export class FakeRepository {
     if (!resolvedKind) throw new Error(`FakeRepository: cannot tell the kind of ${Object.keys(files).join(', ')}`);
     const entry = this.#model(model);
     entry.versions.set(version, { version, platform: resolvedKind, files: entries });
+    entry.revision += 1;
+  }
+
+  /** Adds a `table` version written as `shards` shard files (as `browserving manifest --shards` writes them). */
+  async publishShardedTable(model: string, version: number, table: TableSource, shards: number): Promise<void> {
+    const built = buildTableShards(table, shards);
+    await this.publish(model, version, Object.fromEntries(built.files.map((f) => [f.path, f.text])), 'table');
+    const entry = this.#model(model);
+    entry.versions.set(version, { ...entry.versions.get(version)!, shards: built.entries });
     entry.revision += 1;
   }
 

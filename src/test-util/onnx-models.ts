@@ -22,6 +22,18 @@ export interface OnnxModels {
   addInt64Model(): Uint8Array;
   /** x float32 [batch, 3] → double = 2x, negated = −x. */
   twoOutputModel(): Uint8Array;
+  /** ids int32 [n] → scores float32 [classes] (sum of embedding rows), label_id int64 [1] (ArgMax). */
+  bagOfWordsModel(options?: BagOfWordsOptions): Uint8Array;
+  /** Plain-JS `bagOfWordsModel(options)`. */
+  bagOfWordsReference(ids: readonly number[], options?: BagOfWordsOptions): { scores: Float32Array; labelId: number };
+  /** A model whose run takes long: x float32 [rows, size] → y. */
+  slowModel(options?: { size?: number; repeats?: number; rows?: number; seed?: number }): Uint8Array;
+}
+
+export interface BagOfWordsOptions {
+  readonly vocab?: number;
+  readonly classes?: number;
+  readonly seed?: number;
 }
 
 const SCRIPT = '../../scripts/onnx-models.mjs';

@@ -101,7 +101,7 @@ describe('platforms', () => {
     expect(s.status('bad').versions[0]).toMatchObject({ state: 'END', error: { code: 'INTERNAL', message: 'model "bad" version 1: platform "broken" failed in load(): the broken platform cannot load anything' } });
     const unknown = s.status('unknown').versions[0]!;
     expect(unknown).toMatchObject({ state: 'END', error: { code: 'FAILED_PRECONDITION' } });
-    expect(unknown.error!.message).toMatch(/platform "mystery", which is not registered \(platforms: onnx, table, tokenizer, counter, broken, decoder\); register its module: createServing\(\{ platforms: \{ mystery: new URL/);
+    expect(unknown.error!.message).toMatch(/platform "mystery", which is not registered \(platforms: onnx, table, pipeline, tokenizer, counter, broken, decoder\); register its module: createServing\(\{ platforms: \{ mystery: new URL/);
     expect((await s.call({ model: 'tok', method: 'encode', args: 'hello' })).value).toEqual([0]);
   });
 

@@ -58,7 +58,11 @@ const ENDPOINT_FAILURES = new Set(['UNAVAILABLE', 'DATA_LOSS']);
 
 export const remotePlatform: PlatformModule = {
   createLoader(version: PlatformVersion) {
-    const config = version.config as RemotePlatformConfig;
+    const config = version.config as RemotePlatformConfig | undefined;
+    if (typeof config?.endpoint?.url !== 'string') {
+      // A manifest naming `remote` as a version's platform: remote versions come from the config instead.
+      throw new ServingError('FAILED_PRECONDITION', `${describeServable(version.model, version.version)}: platform "remote" is the runtime's own; serve a model from an endpoint with remote: { url, protocol } and placement in its config`, { model: version.model, version: version.version });
+    }
     let failover: FailoverChannel | undefined;
     return {
       estimateResources: () => ({ bytes: 0 }),

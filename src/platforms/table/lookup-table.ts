@@ -13,8 +13,27 @@ import type { ServableId } from '../../core/servable-id.js';
 import { ServingError, describeServable } from '../../core/serving-error.js';
 import type { TableValue } from '../../protocol.js';
 import { describeValue } from '../../core/describe-value.js';
+import { parseTableSource } from '../../sources/table-shards.js';
 
 export type TableType = 'vocabulary' | 'map';
+
+/**
+ * Checks lookup keys — an array, all strings or all safe integers — and says which: true for
+ * integers. Throws INVALID_ARGUMENT naming the version and the first bad position (`keys[i]`).
+ */
+export function checkLookupKeys(id: ServableId, keys: unknown): boolean {
+  const fail = (message: string, position?: number): never => {
+    throw new ServingError('INVALID_ARGUMENT', `${describeServable(id.name, id.version)}: ${message}`, { model: id.name, version: id.version, ...(position !== undefined ? { input: `keys[${position}]` } : {}) });
+  };
+  if (!Array.isArray(keys)) return fail('keys must be an array of strings or of integers');
+  const byIndex = typeof keys[0] === 'number';
+  keys.forEach((key, i) => {
+    if (byIndex ? !Number.isSafeInteger(key) : typeof key !== 'string') {
+      fail(`keys[${i}] is ${describeValue(key)}: keys must be all strings or all integers`, i);
+    }
+  });
+  return byIndex;
+}
 
 export class LookupTable {
   readonly kind = 'table' as const;
@@ -39,23 +58,19 @@ export class LookupTable {
     return this.type === 'vocabulary' ? this.#entries.length : this.#index.size;
   }
 
+  /** Facts for status and metadata. */
+  describe(): Record<string, string | number> {
+    return { tableType: this.type, size: this.size };
+  }
+
   /** Parses a table file; throws INVALID_ARGUMENT naming the version and the problem. */
   static parse(id: ServableId, fileName: string, bytes: Uint8Array): LookupTable {
     const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
-    if (fileName.endsWith('.txt')) {
-      const lines = text.split(/\r?\n/);
-      if (lines.at(-1) === '') lines.pop();
-      return new LookupTable('vocabulary', lines);
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (error) {
-      throw new ServingError('INVALID_ARGUMENT', `${describeServable(id.name, id.version)}: ${fileName} is not valid JSON: ${(error as Error).message}`, { model: id.name, version: id.version });
-    }
-    if (Array.isArray(json) && json.every((e) => typeof e === 'string')) return new LookupTable('vocabulary', json);
-    if (typeof json === 'object' && json !== null && !Array.isArray(json)) return new LookupTable('map', json as Record<string, TableValue>);
-    throw new ServingError('INVALID_ARGUMENT', `${describeServable(id.name, id.version)}: ${fileName} must hold an array of strings or an object`, { model: id.name, version: id.version });
+    const fail = (why: string): never => {
+      throw new ServingError('INVALID_ARGUMENT', `${describeServable(id.name, id.version)}: ${why}`, { model: id.name, version: id.version });
+    };
+    const source = parseTableSource(fileName, text, fail);
+    return new LookupTable(source.type, source.entries);
   }
 
   /**
@@ -63,16 +78,7 @@ export class LookupTable {
    * anything else is INVALID_ARGUMENT naming the first bad position.
    */
   lookup(id: ServableId, keys: unknown): TableValue[] {
-    const fail = (message: string, position?: number): never => {
-      throw new ServingError('INVALID_ARGUMENT', `${describeServable(id.name, id.version)}: ${message}`, { model: id.name, version: id.version, ...(position !== undefined ? { input: `keys[${position}]` } : {}) });
-    };
-    if (!Array.isArray(keys)) return fail('keys must be an array of strings or of integers');
-    const byIndex = typeof keys[0] === 'number';
-    keys.forEach((key, i) => {
-      if (byIndex ? !Number.isSafeInteger(key) : typeof key !== 'string') {
-        fail(`keys[${i}] is ${describeValue(key)}: keys must be all strings or all integers`, i);
-      }
-    });
+    const byIndex = checkLookupKeys(id, keys);
     if (!byIndex) return (keys as string[]).map((key) => this.#index.get(key) ?? null);
     if (this.type === 'map') return (keys as number[]).map((key) => this.#index.get(String(key)) ?? null);
     return (keys as number[]).map((key) => this.#entries[key] ?? null);
