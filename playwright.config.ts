@@ -3,35 +3,29 @@
  * by scripts/serve.mjs with COOP/COEP. Two projects:
  * - `wasm`: the default flags; Chromium has no WebGPU adapter here, so this is also the fallback path;
  * - `webgpu`: adds SwiftShader's WebGPU adapter and runs the WebGPU specs (`*.webgpu.spec.ts`).
- * One worker: the tests share one server whose fault injection is global, and ORT's threaded
- * WASM already uses every core.
+ * Two workers (`BROWSERVING_E2E_WORKERS` to change): each serves the pages from a server of its
+ * own (a worker fixture in e2e/fixtures.ts), so one test's faults and request log never reach
+ * another's; spec files are spread over the workers, a file's tests run in order. Most of a test's
+ * time is waiting (workers starting, polls, swaps), so two share the 2 cores well.
  */
 import { defineConfig } from '@playwright/test';
 import { CHROMIUM_ARGS, WEBGPU_ARGS, findChromium } from './scripts/browser.mjs';
 
-const PORT = Number(process.env.BROWSERVING_TEST_PORT || 4174);
 const executablePath = findChromium();
 
 export default defineConfig({
   testDir: 'e2e',
   timeout: 90_000,
   expect: { timeout: 30_000 },
-  workers: 1,
+  workers: Number(process.env.BROWSERVING_E2E_WORKERS || 2),
   fullyParallel: false,
   forbidOnly: !!process.env.CI,
   retries: 0,
   reporter: [['list'], ['json']],
-  // Parallel runs on other ports (BROWSERVING_TEST_PORT) keep their artifacts apart.
-  outputDir: process.env.BROWSERVING_TEST_PORT ? `test-results-${PORT}` : 'test-results',
+  // Parallel runs in one clone (BROWSERVING_TEST_OUTPUT=<name>) keep their artifacts apart.
+  outputDir: process.env.BROWSERVING_TEST_OUTPUT ? `test-results-${process.env.BROWSERVING_TEST_OUTPUT}` : 'test-results',
   use: {
-    baseURL: `http://127.0.0.1:${PORT}`,
     trace: 'retain-on-failure',
-  },
-  webServer: {
-    command: `node scripts/serve.mjs --port ${PORT}`,
-    url: `http://127.0.0.1:${PORT}/__control/log`,
-    reuseExistingServer: !process.env.CI,
-    stdout: 'ignore',
   },
   projects: [
     {

@@ -4,7 +4,7 @@
  * 16 kHz, and Silero VAD. A file of its own: the browser needs launch flags the other tests do not.
  */
 import { join } from 'node:path';
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures.js';
 import { CHROMIUM_ARGS, findChromium } from '../scripts/browser.mjs';
 import { MODELS_DIR } from '../scripts/models.mjs';
 

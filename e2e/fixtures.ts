@@ -10,6 +10,7 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MODELS_DIR, VOCABULARY, sileroWarmup, writeManifest } from '../scripts/models.mjs';
+import { startServer } from '../scripts/serve.mjs';
 import type { Serving, CreateServingOptions } from '../src/index.js';
 import type * as Browserving from '../src/index.js';
 
@@ -92,7 +93,21 @@ export const SILERO_FRAME = `(tone) => ({
   sr: { type: 'int64', dims: [], data: BigInt64Array.from([16000n]) },
 })`;
 
-export const test = base.extend<{ repo: Repo; harness: Page }>({
+/**
+ * Each Playwright worker serves the pages from a server of its own (scripts/serve.mjs, in the
+ * worker's process, on a free port): its fault injection, request log and resets are that
+ * worker's alone, so workers run side by side without seeing each other's faults.
+ */
+export const test = base.extend<{ repo: Repo; harness: Page }, { server: { url: string } }>({
+  server: [
+    async ({}, use) => {
+      const server = await startServer({ port: 0 });
+      await use(server);
+      await server.close();
+    },
+    { scope: 'worker' },
+  ],
+  baseURL: async ({ server }, use) => use(server.url.replace(/\/$/, '')),
   repo: async ({}, use, testInfo) => {
     const name = `${testInfo.project.name}-${testInfo.titlePath.slice(1).join('-')}`.replace(/[^a-z0-9-]+/gi, '_').slice(0, 120);
     const dir = join(REPOS, name);
