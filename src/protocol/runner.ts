@@ -123,6 +123,8 @@ export interface PredictMessage {
   readonly s: string;
   readonly i: Readonly<Record<string, TensorData>>;
   readonly o?: readonly string[];
+  /** Runner to runner: how many servables the request has come through (src/core/request-depth.ts). */
+  readonly h?: number;
 }
 
 export interface CallMessage {
@@ -132,6 +134,8 @@ export interface CallMessage {
   /** `lookup`, or the name of one of the servable's methods. */
   readonly m: string;
   readonly a: unknown;
+  /** As in PredictMessage. */
+  readonly h?: number;
 }
 
 export interface StreamMessage {

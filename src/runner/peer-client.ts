@@ -24,6 +24,7 @@ import { validateSelector, type CheckedSelector } from '../core/version-selector
 import { unansweredError, type PlatformCallOptions, type PlatformServables, type ServableApi, type ServableSelector } from '../platforms/platform.js';
 import type { Route, TableValue, TensorData } from '../protocol.js';
 import type { DataMessage, FromRunner, PeerReply, RunnerReply } from '../protocol/runner.js';
+import { MAX_REQUEST_DEPTH, requestDepth } from '../core/request-depth.js';
 
 const MAX_MOVES = 3;
 /** How long a retired runner's `bye` is waited for once the main thread says it is gone. */
@@ -58,12 +59,12 @@ export class PeerClient implements PlatformServables {
   }
 
   async predict(request: ServableSelector & { readonly inputs: Readonly<Record<string, TensorData>>; readonly outputs?: readonly string[] }, options: PlatformCallOptions): Promise<{ version: number; outputs: Record<string, TensorData> }> {
-    const { version, value } = await this.#request(request, 'predict', (route, id) => ({ k: 'p', id, s: route.key, i: request.inputs, ...(request.outputs ? { o: request.outputs } : {}) }), options.signal);
+    const { version, value } = await this.#request(request, 'predict', (route, id, h) => ({ k: 'p', id, s: route.key, i: request.inputs, ...(request.outputs ? { o: request.outputs } : {}), h }), options.signal);
     return { version, outputs: value as Record<string, TensorData> };
   }
 
   async lookup(request: ServableSelector & { readonly keys: readonly (string | number)[] }, options: PlatformCallOptions): Promise<{ version: number; values: TableValue[] }> {
-    const { version, value } = await this.#request(request, 'lookup', (route, id) => ({ k: 'c', id, s: route.key, m: 'lookup', a: request.keys }), options.signal);
+    const { version, value } = await this.#request(request, 'lookup', (route, id, h) => ({ k: 'c', id, s: route.key, m: 'lookup', a: request.keys, h }), options.signal);
     return { version, values: value as TableValue[] };
   }
 
@@ -71,7 +72,7 @@ export class PeerClient implements PlatformServables {
     if (typeof request?.method !== 'string' || request.method === '' || request.method === 'lookup') {
       throw new ServingError('INVALID_ARGUMENT', `call() needs a method name (a string other than "lookup"; use lookup() for that), got ${JSON.stringify(request?.method)}`);
     }
-    return this.#request(request, `call:${request.method}`, (route, id) => ({ k: 'c', id, s: route.key, m: request.method, a: request.args }), options.signal);
+    return this.#request(request, `call:${request.method}`, (route, id, h) => ({ k: 'c', id, s: route.key, m: request.method, a: request.args, h }), options.signal);
   }
 
   /** The main thread's answer to `route`. */
@@ -115,14 +116,18 @@ export class PeerClient implements PlatformServables {
     for (const p of pending) settle(p);
   }
 
-  async #request(selector: ServableSelector, api: ServableApi, message: (route: Route, id: number) => DataMessage, signal: AbortSignal): Promise<{ version: number; value: unknown }> {
+  async #request(selector: ServableSelector, api: ServableApi, message: (route: Route, id: number, depth: number) => DataMessage, signal: AbortSignal): Promise<{ version: number; value: unknown }> {
     const checked = validateSelector(selector);
     signal.throwIfAborted();
+    const depth = requestDepth(signal) + 1;
+    if (depth > MAX_REQUEST_DEPTH) {
+      throw new ServingError('FAILED_PRECONDITION', `a request to model "${checked.model}" would be the ${depth}th servable called by servables for one request (at most ${MAX_REQUEST_DEPTH}): do pipelines call each other in a circle? Check the steps' models`, { model: checked.model, data: { depth } });
+    }
     let fresh = false;
     for (let moves = 0; ; moves += 1) {
       const route = await this.#route(checked, fresh, signal);
       if (!route.apis.includes(api)) throw unansweredError(checked.model, route.version, route.apis, api);
-      const value = await this.#send(route, message, signal);
+      const value = await this.#send(route, (r, id) => message(r, id, depth), signal);
       if (value !== MOVED) return { version: route.version, value };
       if (moves >= MAX_MOVES) {
         throw new ServingError('UNAVAILABLE', `${describeServable(checked.model, route.version)} kept moving between runners; retry the request`, { model: checked.model, version: route.version, data: { retryable: true } });

@@ -32,6 +32,7 @@ import { loadOnnxServable } from './load-onnx-servable.js';
 import { loadPlatformServable } from './platform-servable-host.js';
 import { OrtRuntime, type OrtModule } from './ort-runtime.js';
 import { PeerClient } from './peer-client.js';
+import { setRequestDepth } from '../core/request-depth.js';
 import { RunQueue } from './run-queue.js';
 
 interface Hosted {
@@ -179,7 +180,10 @@ export class RunnerServer {
     }
     // Only a request that may wait can be cancelled; one that starts now needs no AbortController.
     const controller = servable.startsAtOnce ? undefined : new AbortController();
-    if (controller) from.cancels.set(m.id, controller);
+    if (controller) {
+      from.cancels.set(m.id, controller);
+      setRequestDepth(controller.signal, m.h);
+    }
     hosted.inflight += 1;
     const done = () => {
       if (controller) from.cancels.delete(m.id);
@@ -224,6 +228,7 @@ export class RunnerServer {
     }
     const controller = new AbortController();
     from.cancels.set(m.id, controller);
+    setRequestDepth(controller.signal, m.h);
     const done = this.#begin(hosted);
     servable.call(m.m, m.a, controller.signal).then(
       (value) => {

@@ -110,11 +110,18 @@ describe('pipeline platform', () => {
     await repo.publish('slow', 1, { 'model.onnx': onnx.slowModel({ size: 256, repeats: 100 }) });
     // Two steps at once: the one that fails answers, not the one it stops.
     await repo.publish('race', 1, { 'pipeline.json': JSON.stringify({ steps: [{ name: 'slow', model: 'slow', predict: { x: 'inputs.x' } }, { name: 'bad', model: 'cls', predict: { ids: 'inputs.ids' } }], outputs: { y: 'slow.y', s: 'bad.scores' } }) });
+    await repo.publish('ping', 1, { 'pipeline.json': JSON.stringify({ steps: [{ name: 'next', model: 'pong', predict: { x: 'inputs.x' } }], outputs: { y: 'next.y' } }) });
+    await repo.publish('pong', 1, { 'pipeline.json': JSON.stringify({ steps: [{ name: 'next', model: 'ping', predict: { x: 'inputs.x' } }], outputs: { y: 'next.y' } }) });
     await repo.publish('self', 1, { 'pipeline.json': JSON.stringify({ steps: [{ name: 'again', model: 'self', predict: { x: 'inputs.x' } }], outputs: { y: 'again.y' } }) });
-    const s = await start({ models: [model('tok', { platformConfig: { lowercase: true } }), model('cls'), model('labels'), model('textcls'), model('broken'), model('slow'), model('race'), model('self')] });
+    const s = await start({ models: [model('tok', { platformConfig: { lowercase: true } }), model('cls'), model('labels'), model('textcls'), model('broken'), model('slow'), model('race'), model('self'), model('ping'), model('pong')] });
 
     const raced = await rejectionOf(s.predict({ model: 'race', inputs: { x: { type: 'float32', data: new Float32Array(256), dims: [1, 256] }, ids: { type: 'float32', data: Float32Array.of(1), dims: [1] } } }));
     expect(raced).toMatchObject({ code: 'INVALID_ARGUMENT', model: 'race', input: 'ids', data: { step: 'bad' } });
+
+    // Pipelines calling each other in a circle are stopped after a bounded number of hops.
+    const circle = await rejectionOf(s.predict({ model: 'ping', inputs: { x: { type: 'float32', data: Float32Array.of(1), dims: [1] } } }));
+    expect(circle).toMatchObject({ code: 'FAILED_PRECONDITION', model: 'ping' });
+    expect(circle.message).toMatch(/^a request to model "(ping|pong)" would be the 17th servable called by servables for one request \(at most 16\): do pipelines call each other in a circle\? Check the steps' models$/);
 
     // A pipeline calling itself fails its load, naming the step.
     expect(s.status('self').versions[0]).toMatchObject({ state: 'END', error: { code: 'INVALID_ARGUMENT' } });

@@ -14,6 +14,7 @@
 import { ServingError, describeServable, isServingError } from '../../core/serving-error.js';
 import { describeValue } from '../../core/describe-value.js';
 import { isTensorType } from '../../loaders/tensor-types.js';
+import { inheritRequestDepth } from '../../core/request-depth.js';
 import type { TableValue, TensorData } from '../../protocol.js';
 import type { PlatformModule, PlatformServables } from '../platform.js';
 import { PIPELINE_FILE, describeStep, neededSteps, parsePipeline, readOutputs, stepRefs, type PipelineSpec, type PipelineStep, type TensorRef } from './pipeline-spec.js';
@@ -57,6 +58,7 @@ async function runPipeline(spec: PipelineSpec, servables: PlatformServables, inp
   const wanted = readOutputs(steps, selected);
   // One abort for every step: the caller's, or the first step's failure (the others stop).
   const controller = new AbortController();
+  inheritRequestDepth(controller.signal, signal);
   const onAbort = () => controller.abort(signal.reason);
   if (signal.aborted) onAbort();
   else signal.addEventListener('abort', onAbort, { once: true });
@@ -142,6 +144,8 @@ function stepError(step: PipelineStep, error: unknown, where: string, details: {
   const failure = ServingError.from(error);
   // The caller's own cancellation or deadline reads as itself; what the pipeline said already names it.
   if (((failure.code === 'CANCELLED' || failure.code === 'DEADLINE_EXCEEDED') && !failure.model) || said.has(failure)) return failure;
+  // Pipelines calling each other in a circle: the one message, not one prefix per hop.
+  if (failure.data?.depth !== undefined) return own(new ServingError(failure.code, failure.message, { ...details, data: failure.data }));
   // An output the step's servable does not have is named in pipeline.json, not by the caller.
   const code = failure.code === 'INVALID_ARGUMENT' && failure.output !== undefined ? 'FAILED_PRECONDITION' : failure.code;
   const fix = code !== failure.code ? `; fix ${PIPELINE_FILE}` : '';
