@@ -55,3 +55,9 @@ export function contentRangeStart(response: Response): number | undefined {
   const match = /^bytes (\d+)-/.exec(response.headers.get('Content-Range') ?? '');
   return match ? Number(match[1]) : undefined;
 }
+
+/** The last byte a 206 response's `Content-Range` says it holds. */
+export function contentRangeEnd(response: Response): number | undefined {
+  const match = /^bytes \d+-(\d+)/.exec(response.headers.get('Content-Range') ?? '');
+  return match ? Number(match[1]) : undefined;
+}
