@@ -55,7 +55,7 @@ export function latencyTables(results) {
 }
 
 /** Rows of the measurements that are not closed loops on one system: browserving's figure, and the baseline's where there is one. */
-function measurementRows({ scenarios, memory, swap, newRunner, restHop, offlineStart }) {
+function measurementRows({ scenarios, memory, swap, newRunner, restHop, offlineStart, pipeline }) {
   const rows = [];
   const two = scenarios['two-models']?.systems;
   if (two) {
@@ -79,6 +79,9 @@ function measurementRows({ scenarios, memory, swap, newRunner, restHop, offlineS
   if (offlineStart?.online) {
     const { offline, online } = offlineStart;
     rows.push(`| navigation → first prediction (${offlineStart.model}), median ms over ${offlineStart.reps}: cold offline — vs warm online, same caches | ${offline.medianMs} | ${online.medianMs} |`);
+  }
+  if (pipeline?.pipeline) {
+    rows.push(`| ${pipeline.steps}-step pipeline (tokenizer → ONNX → table), predict p50 / p99 ms — vs the same calls chained from the page | ${pipeline.pipeline.p50Ms} / ${pipeline.pipeline.p99Ms} | ${pipeline.chained.p50Ms} / ${pipeline.chained.p99Ms} |`);
   }
   return rows;
 }

@@ -60,6 +60,7 @@ await main(async () => {
     const { scenarios, startup, download } = await import('./scenarios.mjs');
     const { memory, swap, newRunner } = await import('./lifecycle.mjs');
     const { restHop, offlineStart } = await import('./http.mjs');
+    const { pipeline } = await import('./pipeline.mjs');
     const results = { environment, scenarios: {} };
     const options = { quick, numThreads, url: server.url };
     for (const scenario of scenarios(options)) {
@@ -75,6 +76,7 @@ await main(async () => {
       ['new-runner', 'newRunner', 'time to AVAILABLE in a new runner from a warm store vs ORT from a buffer', newRunner],
       ['rest-hop', 'restHop', 'REST :predict through the Service Worker vs serving.handle() on the page vs serving.predict()', restHop],
       ['offline-start', 'offlineStart', 'navigation to first prediction: offline from the Service Worker\'s caches vs online', offlineStart],
+      ['pipeline', 'pipeline', 'a 3-step pipeline predict vs the same three calls chained from the page', pipeline],
     ];
     for (const [name, key, what, measure] of measurements) {
       const skipped = only && !only.includes(name);

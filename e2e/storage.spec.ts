@@ -164,6 +164,47 @@ test('with segment digests, a corrupt segment is DATA_LOSS, the verified segment
   expect(await harness.evaluate(() => window.serving.storage.list())).toEqual([expect.objectContaining({ version: 1, complete: true, bytes: size })]);
 });
 
+const MIB = 1024 * 1024;
+
+test('with 1 MiB segments, a request cut mid-segment loses that segment only, and the next load resumes at its boundary without fetching a byte twice', async ({ harness, repo }) => {
+  // Four segments: the first streams in, the others are fetched as Blobs, a request each (on a server this fast).
+  const bytes = largeModel({ bytes: 3.5 * MIB, seed: 5 });
+  repo.writeFile('big', 1, 'model.onnx', bytes);
+  repo.publish('big');
+  addSegments(repo, 'big', MIB);
+  // The first request is served whole, every later one cut off after 100 000 bytes; no retries.
+  await faults(harness, [{ prefix: artifact(repo, 1), times: 1 }, { prefix: artifact(repo, 1), cutAfterBytes: 100_000 }]);
+  await startServing(harness, { ...bigConfig(repo, {}, { retry: { maxRetries: 0, backoffMs: 0 } }), maxLoadRetries: 0, waitForModels: false });
+  await expect.poll(async () => (await versionState(harness, 1))?.state, { timeout: 30_000 }).toBe('END');
+  expect((await versionState(harness, 1))?.error).toMatchObject({ code: 'UNAVAILABLE', model: 'big', version: 1 });
+  expect(await harness.evaluate(() => window.serving.storage.list())).toEqual([expect.objectContaining({ version: 1, complete: false, bytes: MIB })]);
+
+  await harness.request.post('/__control/reset');
+  await reload(harness);
+  await startServing(harness, bigConfig(repo));
+  expect(await predictVersion(harness)).toBe(1);
+  const entry = (await log(harness))[artifact(repo, 1)]!;
+  expect(entry.rangeStarts[0]).toBe(MIB);
+  expect(entry.rangeStarts.every((start) => start % MIB === 0), `range starts ${entry.rangeStarts.join(', ')}`).toBe(true);
+  expect(entry.bytes).toBe(bytes.byteLength - MIB);
+  expect(await harness.evaluate(() => window.serving.storage.list())).toEqual([expect.objectContaining({ version: 1, complete: true, bytes: bytes.byteLength })]);
+});
+
+test('with 1 MiB segments, a corrupt segment is DATA_LOSS naming model, version, file and segment, and only the segments before it are stored', async ({ harness, repo }) => {
+  const bytes = largeModel({ bytes: 3.5 * MIB, seed: 6 });
+  repo.writeFile('big', 1, 'model.onnx', bytes);
+  repo.publish('big');
+  addSegments(repo, 'big', MIB);
+  // The first request is served whole; every later one starts with a flipped byte.
+  await faults(harness, [{ prefix: artifact(repo, 1), times: 1 }, { prefix: artifact(repo, 1), corrupt: true }]);
+  await startServing(harness, { ...bigConfig(repo), maxLoadRetries: 0, waitForModels: false });
+  await expect.poll(async () => (await versionState(harness, 1))?.state, { timeout: 30_000 }).toBe('END');
+  const error = (await versionState(harness, 1))?.error;
+  expect(error).toMatchObject({ code: 'DATA_LOSS', model: 'big', version: 1, data: { segment: 1 } });
+  expect(error?.message).toMatch(/^model "big" version 1 file "model\.onnx": bytes 1048576–2097151 \(segment 1\) have SHA-256 [0-9a-f]{64}, the manifest says [0-9a-f]{64}/);
+  expect(await harness.evaluate(() => window.serving.storage.list())).toEqual([expect.objectContaining({ version: 1, complete: false, bytes: MIB })]);
+});
+
 test('with the server stopped, a reloaded page still serves from the cache', async ({ harness, repo }) => {
   publishBig(repo, [1]);
   await startServing(harness, bigConfig(repo));

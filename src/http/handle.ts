@@ -26,6 +26,7 @@
  */
 import { errorResponse, jsonResponse, responseForError } from './error-response.js';
 import { handleKServeV2, type KServeServerInfo } from './kserve-v2.js';
+import { MetadataCache } from './metadata-cache.js';
 import { formatPrometheus, prometheusSourceFromSnapshot, PROMETHEUS_CONTENT_TYPE, type PrometheusSource } from './prometheus.js';
 import { RequestLatencies } from './request-latencies.js';
 import type { OnServed, ServingLike } from './serving-like.js';
@@ -61,6 +62,7 @@ const METRICS_PATH = '/monitoring/prometheus/metrics';
 export function createRequestHandler(serving: ServingLike, options: RequestHandlerOptions = {}): RequestHandler {
   const basePath = normalizeBasePath(options.basePath ?? '');
   const latencies = new RequestLatencies();
+  const metadata = new MetadataCache(serving);
   const prometheus =
     options.prometheus ??
     (async () => {
@@ -95,7 +97,7 @@ export function createRequestHandler(serving: ServingLike, options: RequestHandl
     };
     try {
       let response: Response;
-      if (route.kind === 'v1') response = await handleTfServingRest(serving, request, route.path, onServed);
+      if (route.kind === 'v1') response = await handleTfServingRest(serving, request, route.path, onServed, metadata);
       else if (route.kind === 'v2') response = await handleKServeV2(serving, request, route.path, { onServed, ...(options.server ? { server: options.server } : {}) });
       else response = await metricsResponse(request, prometheus);
       if (served) latencies.record({ ...served, entrypoint: 'REST' }, Math.max(0, (performance.now() - started) * 1000));

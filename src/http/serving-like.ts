@@ -2,7 +2,7 @@
  * What the HTTP handlers need from the runtime, and what they tell it back.
  *
  * `ServingLike` is the part of `Serving` they call: `predict`, `status`, `metadata` and
- * `metrics`. A `Serving` from `createServing()` is one; so is any object with those four methods
+ * `metrics`, and `subscribe` when there is one. A `Serving` from `createServing()` is one; so is any object with those four methods
  * (a test fake, a relay to a page that hosts the runtime). Each method rejects with a
  * `ServingError`, whose code becomes the HTTP status (see `error-response.ts`).
  *
@@ -12,7 +12,11 @@
 import type { Serving } from '../client/serving-client.js';
 import type { MetricsSnapshot } from '../protocol.js';
 
-export type ServingLike = Pick<Serving, 'predict' | 'status' | 'metadata'> & { metrics(): Promise<MetricsSnapshot> };
+export type ServingLike = Pick<Serving, 'predict' | 'status' | 'metadata'> & {
+  metrics(): Promise<MetricsSnapshot>;
+  /** When present, REST `:predict` keeps each version's metadata until the model's versions change (metadata-cache.ts). */
+  subscribe?: Serving['subscribe'];
+};
 
 /** Told once per successful inference a handler served: which version ran, through which API (`predict`, `infer`). */
 export type OnServed = (served: { readonly model: string; readonly version: number; readonly api: string }) => void;

@@ -17,7 +17,8 @@
  *
  * A predict call, in order: the body is parsed (400 before the runtime is asked anything) →
  * `metadata()` resolves the version (a label or "latest" becomes a number) and gives the
- * signature, whose dtypes type the JSON values → `predict()` runs on *that* version, so the
+ * signature, whose dtypes type the JSON values — kept per model until its versions change, so
+ * that most predictions ask the runtime once (metadata-cache.ts) → `predict()` runs on *that* version, so the
  * signature used to read the request is the one that runs it → the outputs are written in the
  * request's format. Status differs from TF Serving in one place: with a label, only the labelled
  * version is listed (TF Serving ignores the label and lists every version).
@@ -27,6 +28,7 @@
 import { ServingError } from '../core/serving-error.js';
 import type { ModelMetadata, ModelVersionStatus, TensorSpec, TensorType } from '../protocol.js';
 import { errorResponse, jsonResponse, responseForError } from './error-response.js';
+import { MetadataCache } from './metadata-cache.js';
 import { parseRequestJSON } from './request-json.js';
 import { listModels, type OnServed, type ServingLike } from './serving-like.js';
 import { decodePredictBody, encodePredictResponse } from './tfserving-predict.js';
@@ -63,7 +65,7 @@ interface Target {
  * Answers one request whose path (below any mount point) starts with `/v1/`. Never rejects:
  * every failure is an error response. `onServed` hears of each successful prediction.
  */
-export async function handleTfServingRest(serving: ServingLike, request: Request, path: string, onServed?: OnServed): Promise<Response> {
+export async function handleTfServingRest(serving: ServingLike, request: Request, path: string, onServed?: OnServed, metadata: MetadataCache = new MetadataCache(serving)): Promise<Response> {
   try {
     const method = request.method.toUpperCase();
     if (method === 'GET' && LIST_ROUTE.test(path)) return jsonResponse({ models: await allModelStatus(serving) });
@@ -78,7 +80,7 @@ export async function handleTfServingRest(serving: ServingLike, request: Request
       if (verb !== 'predict') {
         return errorResponse('UNIMPLEMENTED', `${verb} is not implemented: it takes tf.Example inputs and a ${verb === 'classify' ? 'classification' : 'regression'} signature, which ONNX models do not have; use :predict`);
       }
-      return await predictResponse(serving, request, targetOf(predict), onServed);
+      return await predictResponse(serving, request, targetOf(predict), onServed, metadata);
     }
     return errorResponse('INVALID_ARGUMENT', `Malformed request: ${method} ${path}`);
   } catch (error) {
@@ -184,12 +186,27 @@ function requireSignature(metadata: ModelMetadata) {
   );
 }
 
-async function predictResponse(serving: ServingLike, request: Request, target: Target, onServed: OnServed | undefined): Promise<Response> {
+async function predictResponse(serving: ServingLike, request: Request, target: Target, onServed: OnServed | undefined, cache: MetadataCache): Promise<Response> {
   const body = parseRequestJSON(await request.text());
-  const metadata = await serving.metadata(target.model, selectOf(target));
-  const signature = requireSignature(metadata);
-  const { format, inputs } = decodePredictBody(body, signature);
-  const response = await serving.predict({ model: target.model, version: metadata.version, inputs, signal: request.signal });
+  const select = selectOf(target);
+  const run = async () => {
+    const metadata = await cache.get(target.model, select);
+    const signature = requireSignature(metadata);
+    const { format, inputs } = decodePredictBody(body, signature);
+    const response = await serving.predict({ model: target.model, version: metadata.version, inputs, signal: request.signal });
+    return { format, signature, response };
+  };
+  const cached = cache.has(target.model, select);
+  let ran: Awaited<ReturnType<typeof run>>;
+  try {
+    ran = await run();
+  } catch (error) {
+    // The kept version was unloaded before the event saying so arrived: once more, with fresh metadata.
+    if (!cached || !(error instanceof ServingError) || error.code !== 'NOT_FOUND') throw error;
+    cache.forget(target.model);
+    ran = await run();
+  }
+  const { format, signature, response } = ran;
   const text = encodePredictResponse(format, response.outputs, signature.outputs.map((output) => output.name));
   onServed?.({ model: target.model, version: response.version, api: 'predict' });
   return jsonResponse(text);

@@ -44,8 +44,13 @@ export interface ArtifactStore {
   file(key: FileKey): Promise<StoredFile | undefined>;
   /** Starts (or restarts) a file: drops every chunk stored for it and writes `record`. */
   beginFile(record: StoredFile): Promise<void>;
-  /** Stores a copy of chunk `index` and `record` (already counting that chunk) in one transaction. `data` may be a view into a larger buffer the caller goes on using. */
-  putChunk(record: StoredFile, index: number, data: Uint8Array): Promise<void>;
+  /**
+   * Stores chunk `index` and `record` (already counting that chunk) in one transaction. An array
+   * is copied (it may be a view into a larger buffer the caller goes on using); a Blob is kept as
+   * it is — Blobs are immutable, and a Blob the browser holds is stored without crossing into
+   * this realm.
+   */
+  putChunk(record: StoredFile, index: number, data: Uint8Array | Blob): Promise<void>;
   /**
    * The file's committed chunks assembled into one array: `into` when given (at least the stored
    * bytes long), else a new array of the stored bytes. Rejects when the file is not stored.

@@ -6,7 +6,8 @@
  * - `chunks`    key [model, version, path, index]   → Blob of exactly the chunk's bytes (Uint8Array
  *                 in stores written before: both are read). A Blob because Chromium writes it to a
  *                 file as it is, which made a download into the store about a third faster than
- *                 structured-cloning an ArrayBuffer of the same bytes.
+ *                 structured-cloning an ArrayBuffer of the same bytes. A segment fetched as a Blob
+ *                 (segment-blobs.ts) is stored as that Blob, never copied through this realm.
  * - `versions`  key [model, version]                → { files, lastUsedAt } (LRU order)
  * - `manifests` key basePath                        → { model, text } (the offline fallback)
  *
@@ -127,11 +128,12 @@ export class IdbArtifactStore implements ArtifactStore {
     await tx.done;
   }
 
-  async putChunk(record: StoredFile, index: number, data: Uint8Array): Promise<void> {
+  async putChunk(record: StoredFile, index: number, data: Uint8Array | Blob): Promise<void> {
     // 'relaxed': no flush to disk per chunk. A crash may lose the last chunks committed, never
     // half of one (chunk and record stay one transaction): the download resumes earlier.
     const tx = this.#db.transaction(['files', 'chunks'], 'readwrite', { durability: 'relaxed' });
-    void tx.objectStore('chunks').put(new Blob([data as Uint8Array<ArrayBuffer>]), [record.model, record.version, record.path, index]);
+    const blob = data instanceof Blob ? data : new Blob([data as Uint8Array<ArrayBuffer>]);
+    void tx.objectStore('chunks').put(blob, [record.model, record.version, record.path, index]);
     void tx.objectStore('files').put(record, [record.model, record.version, record.path]);
     await tx.done;
   }

@@ -13,7 +13,7 @@ const versionId = (model: string, version: number) => JSON.stringify([model, ver
 
 export class MemoryArtifactStore implements ArtifactStore {
   readonly mode = 'memory' as const;
-  readonly #files = new Map<string, { record: StoredFile; chunks: Uint8Array[] }>();
+  readonly #files = new Map<string, { record: StoredFile; chunks: (Uint8Array | Blob)[] }>();
   readonly #versions = new Map<string, { model: string; version: number; files: { path: string; size: number }[]; lastUsedAt: number }>();
   readonly #manifests = new Map<string, { model: string; text: string }>();
 
@@ -25,9 +25,9 @@ export class MemoryArtifactStore implements ArtifactStore {
     this.#files.set(fileId(record), { record, chunks: [] });
   }
 
-  async putChunk(record: StoredFile, index: number, data: Uint8Array): Promise<void> {
+  async putChunk(record: StoredFile, index: number, data: Uint8Array | Blob): Promise<void> {
     const entry = this.#files.get(fileId(record)) ?? { record, chunks: [] };
-    entry.chunks[index] = data.slice();
+    entry.chunks[index] = data instanceof Blob ? data : data.slice();
     entry.record = record;
     this.#files.set(fileId(record), entry);
   }
@@ -35,8 +35,9 @@ export class MemoryArtifactStore implements ArtifactStore {
   async readFile(key: FileKey, into?: Uint8Array): Promise<Uint8Array> {
     const entry = this.#files.get(fileId(key));
     if (!entry) throw new Error(`${key.model}/${key.version}/${key.path} is not stored`);
-    const out = into ?? new Uint8Array(entry.record.storedBytes);
-    entry.chunks.forEach((chunk, i) => out.set(chunk, i * entry.record.chunkBytes));
+    const { record, chunks } = entry;
+    const out = into ?? new Uint8Array(record.storedBytes);
+    for (const [i, chunk] of chunks.entries()) out.set(chunk instanceof Blob ? new Uint8Array(await chunk.arrayBuffer()) : chunk, i * record.chunkBytes);
     return out;
   }
 

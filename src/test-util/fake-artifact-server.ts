@@ -1,6 +1,6 @@
 /**
  * FakeArtifactServer: a `fetch` serving files from memory the way scripts/serve.mjs does for
- * the e2e tests — single-range `Range` requests (206), ETags, and faults per URL: cut the body
+ * the e2e tests — single-range `Range` requests (`bytes=N-` and `bytes=N-M`, 206), ETags, and faults per URL: cut the body
  * after N bytes (the stream errors, as a dropped connection does), ignore Range, answer a
  * status, fail at the network level. `requests` records each request with its Range and the
  * body bytes actually sent.
@@ -55,10 +55,14 @@ export class FakeArtifactServer {
       return new Response('error', { status });
     }
     let start = 0;
-    const match = /^bytes=(\d+)-$/.exec(range ?? '');
+    let end = bytes.byteLength - 1;
+    const match = /^bytes=(\d+)-(\d*)$/.exec(range ?? '');
     const honoured = match && !fault?.ignoreRange;
-    if (honoured) start = Number(match[1]);
-    const body = bytes.subarray(start);
+    if (honoured) {
+      start = Number(match[1]);
+      if (match[2] !== '') end = Math.min(end, Number(match[2]));
+    }
+    const body = bytes.subarray(start, end + 1);
     const record: ServedRequest = { url, range, status: honoured ? 206 : 200, bytesSent: 0 };
     this.requests.push(record);
     const limit = fault?.cutAfterBytes ?? Infinity;
@@ -74,7 +78,7 @@ export class FakeArtifactServer {
       },
     });
     const headers: Record<string, string> = { ETag: '"v1"', 'Content-Length': String(body.byteLength) };
-    if (honoured) headers['Content-Range'] = `bytes ${start}-${bytes.byteLength - 1}/${bytes.byteLength}`;
+    if (honoured) headers['Content-Range'] = `bytes ${start}-${end}/${bytes.byteLength}`;
     return new Response(stream, { status: record.status as number, headers });
   };
 

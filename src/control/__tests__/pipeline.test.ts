@@ -187,17 +187,37 @@ describe('pipeline platform', () => {
     expect(Array.from(after.outputs.scores!.data as Float32Array).join(',')).toBe(v2);
   });
 
-  it("one deadline covers every step: a slow step ends the request with DEADLINE_EXCEEDED, and the pipeline and its steps serve on", async () => {
-    await repo.publish('slow', 1, { 'model.onnx': onnx.slowModel({ size: 512, repeats: 400 }) });
+  it("one deadline covers every step: past it the request is DEADLINE_EXCEEDED, the step in flight is cancelled in its runner, and the pipeline serves on", async () => {
+    // A step that takes 300 ms unless its signal aborts, and counts how its calls ended.
+    const sleeper = `data:text/javascript,${encodeURIComponent(`
+      let aborted = 0, finished = 0;
+      export function createLoader() {
+        return { async load() { return {
+          predict: (inputs, { signal }) => new Promise((resolve, reject) => {
+            const timer = setTimeout(() => { finished += 1; resolve({ y: inputs.x }); }, 300);
+            signal.addEventListener('abort', () => { clearTimeout(timer); aborted += 1; reject(signal.reason); }, { once: true });
+          }),
+          methods: { stats: () => ({ aborted, finished }) },
+        }; } };
+      }`)}`;
+    await repo.publish('sleepy', 1, { 'params.json': '{}' }, 'sleeper');
     await repo.publish('slowpipe', 1, {
-      'pipeline.json': JSON.stringify({ steps: [{ name: 'a', model: 'slow', predict: { x: 'inputs.x' } }, { name: 'b', model: 'slow', predict: { x: 'a.y' } }, { name: 'c', model: 'slow', predict: { x: 'b.y' } }], outputs: { y: 'c.y' } }),
+      'pipeline.json': JSON.stringify({ steps: [{ name: 'a', model: 'sleepy', predict: { x: 'inputs.x' } }, { name: 'b', model: 'sleepy', predict: { x: 'a.y' } }, { name: 'c', model: 'sleepy', predict: { x: 'b.y' } }], outputs: { y: 'c.y' } }),
     });
-    const s = await start({ models: [model('slow'), model('slowpipe')] });
-    const x = { x: { type: 'float32' as const, data: new Float32Array(512).fill(0.01), dims: [1, 512] } };
-    const late = await rejectionOf(s.predict({ model: 'slowpipe', inputs: x, timeoutMs: 30 }));
+    const s = await start({ platforms: { sleeper }, models: [model('sleepy'), model('slowpipe')] });
+    const x = { x: { type: 'float32' as const, data: Float32Array.of(1, 2), dims: [2] } };
+    const late = await rejectionOf(s.predict({ model: 'slowpipe', inputs: x, timeoutMs: 450 }));
     expect(late.code).toBe('DEADLINE_EXCEEDED');
-    // The pipeline and its step serve on.
+    // The step in flight at the deadline ("b", or "a" on a crawling machine) was aborted in its runner; "c" never ran.
+    const until = Date.now() + 5000;
+    let stats = (await s.call({ model: 'sleepy', method: 'stats' })).value;
+    while ((stats as { aborted: number }).aborted === 0 && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      stats = (await s.call({ model: 'sleepy', method: 'stats' })).value;
+    }
+    expect((stats as { aborted: number }).aborted).toBe(1);
+    expect((stats as { finished: number }).finished).toBeLessThanOrEqual(1);
     const { outputs } = await s.predict({ model: 'slowpipe', inputs: x });
-    expect(outputs.y!.dims).toEqual([1, 512]);
+    expect(Array.from(outputs.y!.data as Float32Array)).toEqual([1, 2]);
   });
 });

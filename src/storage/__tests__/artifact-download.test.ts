@@ -4,8 +4,10 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { ServingError } from '../../core/serving-error.js';
 import { sha256Hex } from '../../loaders/artifact-fetcher.js';
 import { FakeArtifactServer } from '../../test-util/fake-artifact-server.js';
-import { downloadArtifact } from '../artifact-download.js';
+import { downloadArtifact, type SegmentRequestPolicy } from '../artifact-download.js';
+import type { ArtifactStore, StoredFile } from '../artifact-store.js';
 import { IdbArtifactStore } from '../idb-artifact-store.js';
+import { MemoryArtifactStore } from '../memory-artifact-store.js';
 
 const URL_ = 'https://models.test/m/1/model.onnx';
 const CHUNK = 4096;
@@ -169,6 +171,136 @@ describe('downloadArtifact', () => {
       expect(server.requests.at(-1)?.range).toBeNull();
       expect(into).toEqual(bytes);
       expect(await store.readFile(key)).toEqual(bytes);
+    });
+
+    describe('fetched as one Blob per segment once a segment streams in fast', () => {
+      // Every segment counts as fast and none is too small: after the first, each one is a ranged request of its own.
+      const BLOBS: SegmentRequestPolicy = { lanes: 2, minSegmentBytes: 0, fastSegmentMs: Infinity };
+      const WHERE = 'model "m" version 1 file "model.onnx"';
+      const big = randomBytes(6 * SEGMENT + 123, 11);
+      const range = (segment: number, last = false) => `bytes=${segment * SEGMENT}-${last ? big.byteLength - 1 : (segment + 1) * SEGMENT - 1}`;
+
+      beforeEach(async () => {
+        server.put(URL_, big);
+        file = { path: 'model.onnx', size: big.byteLength, sha256: await sha256Hex(big), segments: { bytes: SEGMENT, sha256: await digests(big) } } as typeof file;
+        into = new Uint8Array(big.byteLength);
+      });
+
+      const downloadBlobs = (options: { retry?: { maxRetries: number; backoffMs: number }; policy?: SegmentRequestPolicy; now?: () => number; onBytes?: (n: number) => void; to?: ArtifactStore } = {}) =>
+        downloadArtifact({
+          store: options.to ?? store, key, url: URL_, file, chunkBytes: CHUNK, retry: options.retry ?? { maxRetries: 3, backoffMs: 0 }, fetch: server.fetch, where: WHERE, into,
+          segmentRequests: options.policy ?? BLOBS,
+          ...(options.now ? { now: options.now } : {}),
+          ...(options.onBytes ? { onBytes: options.onBytes } : {}),
+        });
+
+      for (const kind of ['indexeddb', 'memory'] as const) {
+        it(`streams the first segment, then requests each other segment by itself, storing the file byte for byte (${kind})`, async () => {
+          const to = kind === 'memory' ? new MemoryArtifactStore() : store;
+          const progress: number[] = [];
+          const record = await downloadBlobs({ to, onBytes: (n) => progress.push(n) });
+          expect(record).toMatchObject({ complete: true, chunkBytes: SEGMENT, chunks: 7, storedBytes: big.byteLength });
+          expect(server.requests.map((r) => [r.range, r.status])).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => [range(i, i === 6), 206]));
+          expect(server.bytesSent(URL_)).toBe(big.byteLength);
+          expect(into).toEqual(big);
+          expect(await to.readFile(key)).toEqual(big);
+          expect(progress.at(-1)).toBe(big.byteLength);
+          for (let i = 1; i < progress.length; i++) expect(progress[i]).toBeGreaterThanOrEqual(progress[i - 1]!);
+        });
+      }
+
+      it('a segment request cut off mid-body loses that segment only: the store keeps every segment before it and the next download starts there', async () => {
+        // The first request (segment 0, streamed) is served whole; every later one is cut off.
+        server.fault(URL_, { times: 1 }, { cutAfterBytes: 100 });
+        const error = await downloadBlobs({ retry: { maxRetries: 0, backoffMs: 0 } }).catch((e) => e);
+        expect(error).toMatchObject({ code: 'UNAVAILABLE' });
+        expect(error.message).toMatch(/segment 1 \(bytes 8192–16383\) broke off/);
+        expect(await store.file(key)).toMatchObject({ chunks: 1, storedBytes: SEGMENT, complete: false });
+        expect(await store.readFile(key)).toEqual(big.subarray(0, SEGMENT));
+
+        server.fault(URL_);
+        const before = server.requests.length;
+        into = new Uint8Array(big.byteLength);
+        await downloadBlobs();
+        expect(server.requests[before]?.range).toBe(range(1));
+        expect(into).toEqual(big);
+        expect(await store.readFile(key)).toEqual(big);
+      });
+
+      it('retries a cut segment within one download, from the last whole segment', async () => {
+        server.fault(URL_, { times: 2 }, { cutAfterBytes: 100, times: 1 });
+        await downloadBlobs();
+        expect(into).toEqual(big);
+        expect(await store.readFile(key)).toEqual(big);
+        // Segments 0 and 1 arrived once; the retry starts at the first segment not committed.
+        const retried = server.requests.slice(3).map((r) => r.range);
+        expect(retried[0]).toBe(range(2));
+        expect(retried).not.toContain(range(0));
+        expect(retried).not.toContain(range(1));
+      });
+
+      it('the first corrupt segment is DATA_LOSS naming model, version, file and segment; segments before it stay stored, it and those after it do not', async () => {
+        // Segments 3, 4 and 6 are corrupt; with two in flight, 4 may be checked before 3: the error is about 3.
+        const corrupt = big.slice();
+        corrupt[3 * SEGMENT + 9] = corrupt[3 * SEGMENT + 9]! ^ 0xff;
+        corrupt[4 * SEGMENT + 9] = corrupt[4 * SEGMENT + 9]! ^ 0xff;
+        corrupt[6 * SEGMENT + 9] = corrupt[6 * SEGMENT + 9]! ^ 0xff;
+        server.put(URL_, corrupt);
+        const error = await downloadBlobs().catch((e) => e);
+        expect(error).toBeInstanceOf(ServingError);
+        expect(error).toMatchObject({ code: 'DATA_LOSS', model: 'm', version: 1, data: { segment: 3 } });
+        expect(error.message).toMatch(/^model "m" version 1 file "model\.onnx": bytes 24576–32767 \(segment 3\) have SHA-256 [0-9a-f]{64}, the manifest says [0-9a-f]{64}/);
+        expect(await store.file(key)).toMatchObject({ chunks: 3, storedBytes: 3 * SEGMENT, complete: false });
+        expect(await store.readFile(key)).toEqual(big.subarray(0, 3 * SEGMENT));
+      });
+
+      it('when the server answers a segment\'s Range with the whole file, the rest is streamed and stored byte for byte', async () => {
+        server.fault(URL_, { times: 1 }, { ignoreRange: true });
+        await downloadBlobs();
+        expect(server.requests.at(-1)).toMatchObject({ range: `bytes=${SEGMENT}-`, status: 200 });
+        expect(into).toEqual(big);
+        expect(await store.readFile(key)).toEqual(big);
+      });
+
+      it('segments that arrive too slowly for progress to be seen send the rest back to streaming', async () => {
+        // The first two readings of the clock (segment 0's request and last byte) are 1 ms apart, every later one 5 s after the last.
+        let clock = 0;
+        let readings = 0;
+        const policy = { lanes: 2, minSegmentBytes: 0, fastSegmentMs: 1000 };
+        await downloadBlobs({ policy, now: () => (clock += readings++ < 2 ? 1 : 5000) });
+        // Segment 0 streamed in 1 ms: Blobs; segments 1 and 2 took 5 s each: the rest in one streamed request.
+        expect(server.requests.map((r) => r.range)).toEqual([range(0), range(1), range(2), `bytes=${3 * SEGMENT}-`]);
+        expect(into).toEqual(big);
+        expect(await store.readFile(key)).toEqual(big);
+      });
+
+      it('a segment first streamed slowly keeps the whole file streamed', async () => {
+        let clock = 0;
+        await downloadBlobs({ policy: { lanes: 2, minSegmentBytes: 0, fastSegmentMs: 1000 }, now: () => (clock += 5000) });
+        expect(server.requests.map((r) => r.range)).toEqual([range(0), `bytes=${SEGMENT}-`]);
+        expect(await store.readFile(key)).toEqual(big);
+      });
+
+      it('segments smaller than minSegmentBytes are streamed in one request', async () => {
+        await downloadBlobs({ policy: { ...BLOBS, minSegmentBytes: SEGMENT + 1 } });
+        expect(server.requests.map((r) => r.range)).toEqual([null]);
+        expect(await store.readFile(key)).toEqual(big);
+      });
+
+      it('the store\'s QuotaExceededError passes through unchanged, the segments committed before it stay', async () => {
+        const quota = new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+        const full = new Proxy(store, {
+          get(target, name) {
+            if (name === 'putChunk') return (record: StoredFile, index: number, data: Uint8Array | Blob) => (index >= 2 ? Promise.reject(quota) : target.putChunk(record, index, data));
+            const value: unknown = Reflect.get(target, name, target);
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        });
+        const error = await downloadBlobs({ to: full }).catch((e) => e);
+        expect(error).toBe(quota);
+        expect(await store.file(key)).toMatchObject({ chunks: 2, complete: false });
+        expect(await store.readFile(key)).toEqual(big.subarray(0, 2 * SEGMENT));
+      });
     });
   });
 });
