@@ -5,8 +5,9 @@
  * - `webgpu`: adds SwiftShader's WebGPU adapter and runs the WebGPU specs (`*.webgpu.spec.ts`).
  * Two workers (`BROWSERVING_E2E_WORKERS` to change): each serves the pages from a server of its
  * own (a worker fixture in e2e/fixtures.ts), so one test's faults and request log never reach
- * another's; spec files are spread over the workers, a file's tests run in order. Most of a test's
- * time is waiting (workers starting, polls, swaps), so two share the 2 cores well.
+ * another's; every test starts its own runtime in a fresh context, so tests of one file spread over
+ * the workers too. Most of a test's time is waiting (workers starting, polls, swaps), so two share
+ * the 2 cores well.
  */
 import { defineConfig } from '@playwright/test';
 import { CHROMIUM_ARGS, WEBGPU_ARGS, findChromium } from './scripts/browser.mjs';
@@ -18,7 +19,7 @@ export default defineConfig({
   timeout: 90_000,
   expect: { timeout: 30_000 },
   workers: Number(process.env.BROWSERVING_E2E_WORKERS || 2),
-  fullyParallel: false,
+  fullyParallel: true,
   forbidOnly: !!process.env.CI,
   retries: 0,
   reporter: [['list'], ['json']],
