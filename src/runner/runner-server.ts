@@ -20,11 +20,10 @@
  *   the instance unusable: the runner answers what it can, says `exit` and closes, and the main
  *   thread replaces it.
  */
-import { MessageOutbox } from '../core/message-outbox.js';
 import { ServingError, describeServable } from '../core/serving-error.js';
 import { planPredictValidation } from '../loaders/signature-validation.js';
 import { transferablesOf } from '../loaders/tensor-types.js';
-import type { CallMessage, DataMessage, FromRunner, PredictMessage, RunnerFault, RunnerLoadResult, RunnerLoadSpec, RunnerReply, StreamMessage, ToRunner } from '../protocol/runner.js';
+import type { CallMessage, DataMessage, FromRunner, PredictMessage, RunnerFault, RunnerLoadResult, RunnerLoadSpec, StreamMessage, ToRunner } from '../protocol/runner.js';
 import { unansweredError, type ServableApi } from '../platforms/platform.js';
 import type { TensorData } from '../protocol.js';
 import type { HostedServable } from './hosted-servable.js';
@@ -32,6 +31,7 @@ import { loadOnnxServable } from './load-onnx-servable.js';
 import { loadPlatformServable } from './platform-servable-host.js';
 import { OrtRuntime, type OrtModule } from './ort-runtime.js';
 import { PeerClient } from './peer-client.js';
+import { PeerSenders, senderChannel, type SenderChannel } from './sender-channels.js';
 import { setRequestDepth } from '../core/request-depth.js';
 import { RunQueue } from './run-queue.js';
 
@@ -44,13 +44,6 @@ interface Hosted {
   drained?: () => void;
 }
 
-/** Who sends requests: the main thread (the Worker channel) or another runner (a port from `connect`). Request ids are the sender's. */
-interface Channel {
-  readonly outbox: MessageOutbox<RunnerReply | { readonly k: 'bye' }>;
-  readonly cancels: Map<number, AbortController>;
-  readonly streams: Map<number, { credit: number; resume?: () => void }>;
-}
-
 export interface RunnerScope {
   /** onnxruntime-web as this runner's entry point imported it (the full build, or WASM only). */
   readonly ort: OrtModule;
@@ -61,9 +54,9 @@ export interface RunnerScope {
 
 export class RunnerServer {
   readonly #scope: RunnerScope;
-  readonly #main: Channel;
-  /** Other runners calling this one's servables, by their name. */
-  readonly #peers = new Map<string, { readonly port: MessagePort; readonly channel: Channel }>();
+  readonly #main: SenderChannel;
+  /** Other runners calling this one's servables. */
+  readonly #peers = new PeerSenders((message, from) => this.#data(message, from));
   /** This runner's servables calling other runners'. */
   readonly #servables: PeerClient;
   readonly #queue = new RunQueue();
@@ -73,7 +66,7 @@ export class RunnerServer {
 
   constructor(scope: RunnerScope) {
     this.#scope = scope;
-    this.#main = channel((message, transfer) => scope.post(message as FromRunner, transfer));
+    this.#main = senderChannel((message, transfer) => scope.post(message as FromRunner, transfer));
     this.#servables = new PeerClient((message) => scope.post(message, []));
   }
 
@@ -90,10 +83,10 @@ export class RunnerServer {
         for (const m of message.m) this.#data(m, this.#main);
         return;
       case 'connect':
-        this.#connect(message.peer, message.port);
+        this.#peers.connect(message.peer, message.port);
         return;
       case 'disconnect':
-        this.#disconnect(message.peer);
+        this.#peers.disconnect(message.peer);
         return;
       case 'routed':
         this.#servables.routed(message.id, message.route, message.port, message.error);
@@ -117,7 +110,7 @@ export class RunnerServer {
   }
 
   /** A request (or its credit or cancellation) from `from`: the main thread or a peer runner. */
-  #data(message: DataMessage | { readonly k: 'many'; readonly m: readonly DataMessage[] }, from: Channel): void {
+  #data(message: DataMessage | { readonly k: 'many'; readonly m: readonly DataMessage[] }, from: SenderChannel): void {
     switch (message.k) {
       case 'p':
         this.#predict(message, from);
@@ -145,29 +138,7 @@ export class RunnerServer {
     }
   }
 
-  /** Runner `peer` will send requests on `port`. */
-  #connect(peer: string, port: MessagePort): void {
-    this.#disconnect(peer);
-    const from = channel((message, transfer) => port.postMessage(message, transfer));
-    // Only data messages travel between runners: loads, unloads and faults come from the main thread.
-    port.onmessage = (event: MessageEvent<DataMessage | { k: 'many'; m: DataMessage[] }>) => {
-      const k = event.data?.k;
-      if (k === 'p' || k === 'c' || k === 'sp' || k === 'sc' || k === 'x' || k === 'many') this.#data(event.data, from);
-    };
-    this.#peers.set(peer, { port, channel: from });
-  }
-
-  /** Runner `peer` is gone: what it asked for is not wanted any more. */
-  #disconnect(peer: string): void {
-    const connection = this.#peers.get(peer);
-    if (!connection) return;
-    this.#peers.delete(peer);
-    connection.port.close();
-    for (const controller of connection.channel.cancels.values()) controller.abort(new ServingError('CANCELLED', 'the runner that sent the request ended'));
-    for (const stream of connection.channel.streams.values()) stream.resume?.();
-  }
-
-  #predict(m: PredictMessage, from: Channel): void {
+  #predict(m: PredictMessage, from: SenderChannel): void {
     const hosted = this.#hosted.get(m.s);
     if (!hosted || hosted.draining || this.#exiting) {
       from.outbox.push({ k: 'moved', id: m.id, i: m.i }, safeTransferables(m.i));
@@ -214,7 +185,7 @@ export class RunnerServer {
   }
 
   /** `lookup` or a method of the servable's own. */
-  #call(m: CallMessage, from: Channel): void {
+  #call(m: CallMessage, from: SenderChannel): void {
     const hosted = this.#hosted.get(m.s);
     if (!hosted || hosted.draining || this.#exiting) {
       from.outbox.push({ k: 'moved', id: m.id, i: m.a });
@@ -245,7 +216,7 @@ export class RunnerServer {
   }
 
   /** Pulls results from the servable's iterator while the client has room for them. */
-  async #stream(m: StreamMessage, from: Channel): Promise<void> {
+  async #stream(m: StreamMessage, from: SenderChannel): Promise<void> {
     const hosted = this.#hosted.get(m.s);
     if (!hosted || hosted.draining || this.#exiting) {
       from.outbox.push({ k: 'moved', id: m.id, i: m.i }, safeTransferables(m.i));
@@ -355,7 +326,7 @@ export class RunnerServer {
     this.#hosted.delete(key);
     await hosted.servable.release();
     // Hosting nothing, this runner is about to be retired: runners calling it learn it after its last reply.
-    if (this.#hosted.size === 0) for (const { channel } of this.#peers.values()) channel.outbox.push({ k: 'bye' });
+    if (this.#hosted.size === 0) this.#peers.bye();
   }
 
   #answer(id: number, work: Promise<unknown>): void {
@@ -394,22 +365,6 @@ export class RunnerServer {
       }
     }
   }
-}
-
-/** A sender's reply outbox and its requests' cancellations and stream credits. */
-function channel(post: (message: unknown, transfer: Transferable[]) => void): Channel {
-  return {
-    outbox: new MessageOutbox<RunnerReply | { readonly k: 'bye' }>({
-      post,
-      wrap: (m) => ({ k: 'many', m }),
-      // Outputs are fresh ORT arrays: a failure to post one is ours.
-      onError: (reply, error) => {
-        if (reply.k !== 'bye') post({ k: 'err', id: reply.id, error: ServingError.from(error).toJSON() }, []);
-      },
-    }),
-    cancels: new Map(),
-    streams: new Map(),
-  };
 }
 
 /** The buffers of whatever the caller sent as inputs (not validated yet), to hand them back. */
