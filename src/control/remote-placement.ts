@@ -36,6 +36,8 @@ export interface RemotePlacementsOptions {
   readonly routesChanged: () => void;
   /** The server's poll interval: how often a failing endpoint is asked again (at most every 5 s) unless `remote.probeIntervalMs` says. */
   readonly pollIntervalMs: number;
+  /** What probes the endpoints, like the server's other remote clients. @defaultValue globalThis.fetch */
+  readonly fetch?: typeof fetch;
 }
 
 /**
@@ -119,7 +121,7 @@ export class RemotePlacements {
     const known = this.#health.get(config.name);
     if (known?.key === key) return known.health;
     known?.health.close();
-    const client = new RemoteClient(endpoint, endpoint.model ?? config.name, { name: config.name });
+    const client = new RemoteClient(endpoint, endpoint.model ?? config.name, { name: config.name, ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}) });
     const interval = this.#options.pollIntervalMs > 0 ? Math.min(this.#options.pollIntervalMs, 5000) : 5000;
     const health = new EndpointHealth({
       probe: (signal) => client.ready(undefined, signal),

@@ -117,6 +117,7 @@ export class ServingServer extends Subscribable<ServingEvent> {
       fits: (bytes) => this.#manager.resources.fits({ bytes }),
       routesChanged: () => this.#supervisor.routesChanged(),
       pollIntervalMs: options.pollIntervalMs ?? 30_000,
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
     });
     const adapter = new ServableLoaderAdapter({
       supervision: this.#supervisor,
