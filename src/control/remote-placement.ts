@@ -54,8 +54,9 @@ export class RemotePlacements {
   readonly #options: RemotePlacementsOptions;
   /** Opened by the first `prefer-*` version: most servers never need it. */
   #broadcast: BroadcastChannel | undefined;
+  /** The versions loading or loaded, by servable key: who answers a failover question. */
   readonly #loaders = new Map<string, PlacementLoader>();
-  readonly #health = new Map<string, { readonly key: string; readonly health: EndpointHealth }>();
+  readonly #endpoints = new Map<string, Endpoint>();
 
   constructor(options: RemotePlacementsOptions) {
     this.#options = options;
@@ -76,7 +77,6 @@ export class RemotePlacements {
   /** The loader of version `id` of `config` (placed `prefer-*`), around its local RunnerLoader. */
   place(id: ServableId, local: RunnerLoader, config: ModelConfig): PlacementLoader {
     const { supervision, fetcher, fits } = this.#options;
-    this.#listen();
     const remote = new RunnerLoader({
       id,
       versionUrl: config.remote!.url,
@@ -86,52 +86,74 @@ export class RemotePlacements {
       executionProviders: ['wasm'],
       ...remoteLoadOptions(config, this.channel),
     });
-    const key = servableIdKey(id);
     const loader: PlacementLoader = new PlacementLoader({
       id,
       placement: config.placement as 'prefer-local' | 'prefer-remote',
       local,
       remote,
-      health: this.#healthOf(config),
+      attach: () => this.#attach(loader, config),
+      detach: () => this.#detach(loader),
       fits,
-      onUnloaded: () => this.#forget(key, loader),
     });
-    this.#loaders.set(key, loader);
     return loader;
   }
 
   close(): void {
     this.#broadcast?.close();
-    for (const { health } of this.#health.values()) health.close();
+    for (const { health } of this.#endpoints.values()) health.close();
   }
 
-  /** An unloaded version's loader leaves the registry; its model's EndpointHealth stops probing once no version uses it. */
-  #forget(key: string, loader: PlacementLoader): void {
+  /**
+   * A version starts loading: it answers its failover questions from now on (replacing any
+   * loader of the same id still registered), and shares its model's EndpointHealth.
+   */
+  #attach(loader: PlacementLoader, config: ModelConfig): EndpointHealth {
+    this.#listen();
+    this.#loaders.set(servableIdKey(loader.id), loader);
+    const endpoint = this.#endpointOf(config);
+    endpoint.loaders.add(loader);
+    return endpoint.health;
+  }
+
+  /** A version is gone (unloaded, or its load failed): it leaves the registry; its endpoint stops being probed once no version uses it. */
+  #detach(loader: PlacementLoader): void {
+    const key = servableIdKey(loader.id);
     if (this.#loaders.get(key) === loader) this.#loaders.delete(key);
-    const model = loader.id.name;
-    if ([...this.#loaders.values()].some((l) => l.id.name === model)) return;
-    this.#health.get(model)?.health.close();
-    this.#health.delete(model);
+    for (const [model, endpoint] of this.#endpoints) {
+      if (!endpoint.loaders.delete(loader) || endpoint.loaders.size > 0) continue;
+      endpoint.health.close();
+      this.#endpoints.delete(model);
+    }
   }
 
-  /** The model's EndpointHealth; a new one when its endpoint's config changed. */
-  #healthOf(config: ModelConfig): EndpointHealth {
+  /** The model's endpoint (health and the versions using it); a new one when its endpoint's config changed. */
+  #endpointOf(config: ModelConfig): Endpoint {
     const endpoint = config.remote!;
     const key = JSON.stringify(endpoint);
-    const known = this.#health.get(config.name);
-    if (known?.key === key) return known.health;
+    const known = this.#endpoints.get(config.name);
+    if (known?.key === key) return known;
     known?.health.close();
     const client = new RemoteClient(endpoint, endpoint.model ?? config.name, { name: config.name, ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}) });
     const interval = this.#options.pollIntervalMs > 0 ? Math.min(this.#options.pollIntervalMs, 5000) : 5000;
+    const loaders = new Set<PlacementLoader>();
     const health = new EndpointHealth({
       probe: (signal) => client.ready(undefined, signal),
       probeMs: endpoint.probeIntervalMs || interval,
       onChange: () => {
-        if (health.healthy) for (const loader of this.#loaders.values()) if (loader.id.name === config.name) loader.endpointHealthy();
+        if (health.healthy) for (const loader of loaders) loader.endpointHealthy();
         this.#options.routesChanged();
       },
     });
-    this.#health.set(config.name, { key, health });
-    return health;
+    const created = { key, health, loaders };
+    this.#endpoints.set(config.name, created);
+    return created;
   }
+}
+
+interface Endpoint {
+  /** The endpoint's config, as JSON: a different one is a different endpoint. */
+  readonly key: string;
+  readonly health: EndpointHealth;
+  /** The versions attached to it (loading or loaded). */
+  readonly loaders: Set<PlacementLoader>;
 }

@@ -45,12 +45,15 @@ export interface PlacementLoaderOptions {
   readonly local: RunnerLoader;
   /** A RunnerLoader of the `remote` platform. */
   readonly remote: RunnerLoader;
-  /** The model's endpoint, shared by its versions. */
-  readonly health: EndpointHealth;
+  /**
+   * Called when a load starts: the version answers failover questions from then on, and gets
+   * its endpoint's health (shared by the versions of the model that use that endpoint).
+   */
+  readonly attach: () => EndpointHealth;
+  /** Called once both sides are unloaded, or when the load failed: the version is gone. */
+  readonly detach: () => void;
   /** Whether `bytes` more fit the manager's resource budget now. */
   readonly fits: (bytes: number) => boolean;
-  /** Told once both sides are unloaded (the version is gone). */
-  readonly onUnloaded?: () => void;
 }
 
 type Side = 'local' | 'remote';
@@ -61,6 +64,8 @@ export class PlacementLoader implements Loader<RunnerServable>, PlacedVersion {
   readonly #down: Partial<Record<Side, string>> = {};
   readonly #loaded = new Set<Side>();
   #servable: RunnerServable | undefined;
+  /** The endpoint's health while attached (from the start of `load()` to the end of `unload()`). */
+  #health: EndpointHealth | undefined;
   #retryingRemote: Promise<void> | undefined;
 
   constructor(options: PlacementLoaderOptions) {
@@ -79,6 +84,20 @@ export class PlacementLoader implements Loader<RunnerServable>, PlacedVersion {
   }
 
   async load(context: LoadContext): Promise<void> {
+    // Registered here, not when the loader is made: the manager discards loaders made for
+    // versions it already holds (a re-sent version list) and never loads or unloads them.
+    this.#health = this.#options.attach();
+    try {
+      await this.#loadBoth(context, this.#health);
+    } catch (error) {
+      // A failed load gets no unload(): nothing may keep answering for it, or keep its endpoint probed.
+      this.#health = undefined;
+      this.#options.detach();
+      throw error;
+    }
+  }
+
+  async #loadBoth(context: LoadContext, health: EndpointHealth): Promise<void> {
     const { local, remote, id } = this.#options;
     const [localLoad, remoteLoad] = await Promise.allSettled([
       this.#down.local === undefined ? local.load(context) : Promise.reject(new ServingError('RESOURCE_EXHAUSTED', this.#down.local)),
@@ -89,7 +108,7 @@ export class PlacementLoader implements Loader<RunnerServable>, PlacedVersion {
     if (remoteLoad.status === 'fulfilled') this.#loaded.add('remote');
     else {
       this.#down.remote = ServingError.from(remoteLoad.reason).message;
-      this.#options.health.markFailing(this.#down.remote);
+      health.markFailing(this.#down.remote);
     }
     if (this.#loaded.size === 0) {
       const failure = ServingError.from(localLoad.status === 'rejected' ? localLoad.reason : remoteLoad);
@@ -108,7 +127,8 @@ export class PlacementLoader implements Loader<RunnerServable>, PlacedVersion {
     try {
       await Promise.all(sides.map((side) => (side === 'local' ? local : remote).unload()));
     } finally {
-      this.#options.onUnloaded?.();
+      this.#health = undefined;
+      this.#options.detach();
     }
   }
 
@@ -123,7 +143,7 @@ export class PlacementLoader implements Loader<RunnerServable>, PlacedVersion {
    * its runner is restarting (the request then waits for it).
    */
   remoteFailed(reason: string): boolean {
-    this.#options.health.markFailing(reason);
+    this.#health?.markFailing(reason);
     return this.#loaded.has('local');
   }
 
@@ -161,8 +181,8 @@ export class PlacementLoader implements Loader<RunnerServable>, PlacedVersion {
     const order: Side[] = this.#options.placement === 'prefer-local' ? ['local', 'remote'] : ['remote', 'local'];
     const reasons: string[] = [];
     for (const side of order) {
-      if (!this.#loaded.has(side) || (side === 'remote' && !this.#options.health.healthy)) {
-        reasons.push(`${side}: ${side === 'remote' ? (this.#options.health.reason ?? this.#down.remote ?? 'not loaded') : (this.#down.local ?? 'not loaded')}`);
+      if (!this.#loaded.has(side) || (side === 'remote' && !this.#health?.healthy)) {
+        reasons.push(`${side}: ${side === 'remote' ? (this.#health?.reason ?? this.#down.remote ?? 'not loaded') : (this.#down.local ?? 'not loaded')}`);
         continue;
       }
       try {
@@ -185,21 +205,21 @@ export class PlacementLoader implements Loader<RunnerServable>, PlacedVersion {
 
   /** Why the preferred side is not the one serving. */
   #reason(serving: Side): string | undefined {
-    const { placement, health, local } = this.#options;
+    const { placement, local } = this.#options;
     if (placement === 'prefer-local' && serving === 'remote') {
       if (this.#down.local) return `local: ${this.#down.local}`;
       const { lastExit, runnerState, runnerError } = local.describe();
       if (runnerState === 'failed') return `local runner could not be restarted: ${String(runnerError)}`;
       return `local runner restarting${lastExit ? ` (${String(lastExit)})` : ''}`;
     }
-    if (placement === 'prefer-remote' && serving === 'local') return `remote: ${health.reason ?? this.#down.remote ?? 'restarting'}`;
+    if (placement === 'prefer-remote' && serving === 'local') return `remote: ${this.#health?.reason ?? this.#down.remote ?? 'restarting'}`;
     return undefined;
   }
 
   #pick(): Route | undefined {
-    const { placement, local, remote, health } = this.#options;
+    const { placement, local, remote } = this.#options;
     const localRoute = this.#loaded.has('local') ? local.currentRoute : undefined;
-    const remoteRoute = this.#loaded.has('remote') && health.healthy ? remote.currentRoute : undefined;
+    const remoteRoute = this.#loaded.has('remote') && this.#health?.healthy ? remote.currentRoute : undefined;
     const route = placement === 'prefer-local' ? (localRoute ?? remoteRoute) : (remoteRoute ?? localRoute);
     return route && { ...route, failover: true };
   }

@@ -35,8 +35,17 @@ function placed(placement: 'prefer-local' | 'prefer-remote', options: { fits?: b
   const remote = side('remote', options.remote);
   let healthy = true;
   const health = new EndpointHealth({ probe: async () => { if (!healthy) throw new Error('still down'); }, probeMs: 5, onChange: () => {} });
-  const loader = new PlacementLoader({ id: { name: 'm', version: 1 }, placement, local: local as unknown as RunnerLoader, remote: remote as unknown as RunnerLoader, health, fits: () => options.fits ?? true });
-  return { loader, local, remote, health, setHealthy: (h: boolean) => (healthy = h) };
+  const attached = { now: false };
+  const loader = new PlacementLoader({
+    id: { name: 'm', version: 1 },
+    placement,
+    local: local as unknown as RunnerLoader,
+    remote: remote as unknown as RunnerLoader,
+    attach: () => ((attached.now = true), health),
+    detach: () => (attached.now = false),
+    fits: () => options.fits ?? true,
+  });
+  return { loader, local, remote, health, attached, setHealthy: (h: boolean) => (healthy = h) };
 }
 
 const signal = new AbortController().signal;
@@ -71,6 +80,9 @@ describe('PlacementLoader', () => {
     expect(one.loader.describe()).toMatchObject({ provider: 'remote', placementReason: 'local: no adapter for webgpu' });
     const both = placed('prefer-local', { local: { fails: 'no adapter for webgpu' }, remote: { fails: 'endpoint 404' } });
     await expect(both.loader.load({ signal })).rejects.toThrow(/neither locally \(no adapter for webgpu\) nor remotely \(endpoint 404\)/);
+    // A failed load gets no unload(): the loader detaches itself, so nothing keeps its endpoint probed.
+    expect(both.attached.now).toBe(false);
+    both.health.close();
   });
 
   it('prefer-remote: remote while healthy; a failing endpoint moves requests local until a probe finds it ready', async () => {
