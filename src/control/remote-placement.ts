@@ -94,6 +94,7 @@ export class RemotePlacements {
       attach: () => this.#attach(loader, config),
       detach: () => this.#detach(loader),
       fits,
+      routesChanged: this.#options.routesChanged,
     });
     return loader;
   }

@@ -54,6 +54,8 @@ export interface PlacementLoaderOptions {
   readonly detach: () => void;
   /** Whether `bytes` more fit the manager's resource budget now. */
   readonly fits: (bytes: number) => boolean;
+  /** Routes changed outside a side's own load or unload (which push them themselves): push them now. */
+  readonly routesChanged: () => void;
 }
 
 type Side = 'local' | 'remote';
@@ -157,6 +159,8 @@ export class PlacementLoader implements Loader<RunnerServable>, PlacedVersion {
           if (!this.#servable) return void this.#options.remote.unload();
           this.#loaded.add('remote');
           delete this.#down.remote;
+          // The remote side pushed its routes from inside its load, before it counted as loaded here.
+          this.#options.routesChanged();
         },
         (error: unknown) => {
           this.#down.remote = ServingError.from(error).message;

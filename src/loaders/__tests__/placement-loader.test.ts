@@ -6,13 +6,22 @@ import { PlacementLoader } from '../placement-loader.js';
 import type { RunnerLoader } from '../runner-loader.js';
 
 /** A RunnerLoader as PlacementLoader uses it: its route can vanish (restart) and come back. */
-function side(name: 'local' | 'remote', options: { bytes?: number; fails?: string } = {}) {
+function side(name: 'local' | 'remote', options: { bytes?: number; fails?: string; failsOnce?: string } = {}) {
   let route: Route | undefined;
+  let failsOnce = options.failsOnce;
   const loader = {
+    /** Called where a RunnerLoader pushes routes: at the end of its load, once placed. */
+    pushRoutes: () => {},
     estimateResources: async () => ({ bytes: options.bytes ?? 0 }),
     load: vi.fn(async () => {
       if (options.fails) throw new ServingError('FAILED_PRECONDITION', options.fails);
+      if (failsOnce) {
+        const reason = failsOnce;
+        failsOnce = undefined;
+        throw new ServingError('UNAVAILABLE', reason);
+      }
       route = { runner: `${name}-runner`, key: '"m"@1', version: 1, apis: ['predict'], ...(name === 'remote' ? { placement: 'remote' as const } : {}) };
+      loader.pushRoutes();
     }),
     unload: vi.fn(async () => {}),
     servable: () => ({ platform: name === 'local' ? 'onnx' : 'remote', apis: ['predict'], signature: undefined }),
@@ -30,11 +39,16 @@ function side(name: 'local' | 'remote', options: { bytes?: number; fails?: strin
   return loader;
 }
 
-function placed(placement: 'prefer-local' | 'prefer-remote', options: { fits?: boolean; local?: { fails?: string }; remote?: { fails?: string } } = {}) {
+function placed(placement: 'prefer-local' | 'prefer-remote', options: { fits?: boolean; local?: { fails?: string }; remote?: { fails?: string; failsOnce?: string } } = {}) {
   const local = side('local', { bytes: 1000, ...options.local });
   const remote = side('remote', options.remote);
   let healthy = true;
-  const health = new EndpointHealth({ probe: async () => { if (!healthy) throw new Error('still down'); }, probeMs: 5, onChange: () => {} });
+  /** The route the client was given at each push. */
+  const pushed: (Route | undefined)[] = [];
+  const pushRoutes = () => pushed.push(loader.currentRoute);
+  local.pushRoutes = remote.pushRoutes = pushRoutes;
+  // As RemotePlacements wires it: a healthy endpoint again retries a remote side that failed to load, then routes are pushed.
+  const health = new EndpointHealth({ probe: async () => { if (!healthy) throw new Error('still down'); }, probeMs: 5, onChange: () => { if (health.healthy) loader.endpointHealthy(); pushRoutes(); } });
   const attached = { now: false };
   const loader = new PlacementLoader({
     id: { name: 'm', version: 1 },
@@ -44,8 +58,9 @@ function placed(placement: 'prefer-local' | 'prefer-remote', options: { fits?: b
     attach: () => ((attached.now = true), health),
     detach: () => (attached.now = false),
     fits: () => options.fits ?? true,
+    routesChanged: pushRoutes,
   });
-  return { loader, local, remote, health, attached, setHealthy: (h: boolean) => (healthy = h) };
+  return { loader, local, remote, health, attached, pushed, setHealthy: (h: boolean) => (healthy = h) };
 }
 
 const signal = new AbortController().signal;
@@ -105,6 +120,17 @@ describe('PlacementLoader', () => {
     await loader.load({ signal });
     expect(loader.remoteFailed('offline')).toBe(false);
     await expect(loader.route()).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining('neither locally nor remotely') });
+    health.close();
+  });
+
+  it('prefer-remote: a remote side that failed to load and loads once the endpoint is back gets the routes pushed with it', async () => {
+    const { loader, remote, health, pushed } = placed('prefer-remote', { remote: { failsOnce: 'endpoint restarting' } });
+    await loader.load({ signal });
+    expect(loader.currentRoute).toMatchObject({ runner: 'local-runner' });
+    await vi.waitFor(() => expect(remote.load).toHaveBeenCalledTimes(2));
+    await vi.waitFor(() => expect(loader.currentRoute).toMatchObject({ placement: 'remote' }));
+    // What the client follows is the last route pushed: it must be the remote one, or requests stay local for good.
+    await vi.waitFor(() => expect(pushed.at(-1)).toMatchObject({ placement: 'remote' }));
     health.close();
   });
 });
