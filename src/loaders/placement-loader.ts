@@ -12,6 +12,8 @@
  *   local again).
  * - `prefer-remote`: remote while the endpoint is healthy (`EndpointHealth`); local when it is
  *   unreachable or failing, until a probe finds it ready again.
+ * - Either way, while the local side is not loaded (over the budget, its load failed) a failing
+ *   endpoint keeps its route: it is the only place the version can serve.
  *
  * Failover, worked sequences (≤ 1 failed request per transition; usually none):
  *   local runner dies       the main thread tells the control worker (`runnerExited`) →
@@ -185,7 +187,7 @@ export class PlacementLoader implements Loader<RunnerServable>, PlacedVersion {
     const order: Side[] = this.#options.placement === 'prefer-local' ? ['local', 'remote'] : ['remote', 'local'];
     const reasons: string[] = [];
     for (const side of order) {
-      if (!this.#loaded.has(side) || (side === 'remote' && !this.#health?.healthy)) {
+      if (!this.#loaded.has(side) || (side === 'remote' && !this.#remoteMayServe())) {
         reasons.push(`${side}: ${side === 'remote' ? (this.#health?.reason ?? this.#down.remote ?? 'not loaded') : (this.#down.local ?? 'not loaded')}`);
         continue;
       }
@@ -220,10 +222,18 @@ export class PlacementLoader implements Loader<RunnerServable>, PlacedVersion {
     return undefined;
   }
 
+  /**
+   * A failing endpoint is left only for a local side that is loaded: with none, the endpoint is
+   * all the version has, and one failed request must not make it unroutable until a probe.
+   */
+  #remoteMayServe(): boolean {
+    return !!this.#health?.healthy || !this.#loaded.has('local');
+  }
+
   #pick(): Route | undefined {
     const { placement, local, remote } = this.#options;
     const localRoute = this.#loaded.has('local') ? local.currentRoute : undefined;
-    const remoteRoute = this.#loaded.has('remote') && this.#health?.healthy ? remote.currentRoute : undefined;
+    const remoteRoute = this.#loaded.has('remote') && this.#remoteMayServe() ? remote.currentRoute : undefined;
     const route = placement === 'prefer-local' ? (localRoute ?? remoteRoute) : (remoteRoute ?? localRoute);
     return route && { ...route, failover: true };
   }

@@ -115,11 +115,24 @@ describe('PlacementLoader', () => {
     health.close();
   });
 
-  it('prefer-remote: with no local side to take it, a failing endpoint is no failover', async () => {
+  it('prefer-remote: with no local side to take it, a failing endpoint is no failover, and the next requests still go remote', async () => {
     const { loader, health } = placed('prefer-remote', { local: { fails: 'corrupt model' } });
     await loader.load({ signal });
-    expect(loader.remoteFailed('offline')).toBe(false);
-    await expect(loader.route()).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining('neither locally nor remotely') });
+    expect(loader.remoteFailed('HTTP 503')).toBe(false);
+    expect(health.healthy).toBe(false);
+    expect(loader.currentRoute).toMatchObject({ placement: 'remote' });
+    expect(await loader.route()).toMatchObject({ placement: 'remote' });
+    health.close();
+  });
+
+  it('prefer-local: over the budget, one failed remote request does not make the version unroutable', async () => {
+    const { loader, health, setHealthy } = placed('prefer-local', { fits: false });
+    await loader.estimateResources();
+    await loader.load({ signal });
+    setHealthy(false);
+    expect(loader.remoteFailed('HTTP 503')).toBe(false);
+    expect(loader.currentRoute).toMatchObject({ placement: 'remote' });
+    expect(await loader.route()).toMatchObject({ placement: 'remote' });
     health.close();
   });
 
