@@ -31,8 +31,8 @@ export function remoteLoadOptions(config: ModelConfig, channel?: string): { plat
 export interface RemotePlacementsOptions {
   readonly supervision: RunnerSupervision;
   readonly fetcher: ArtifactFetcher;
-  /** Whether `bytes` more fit the manager's resource budget now. */
-  readonly fits: (bytes: number) => boolean;
+  /** The manager's budget: whether `bytes` more fit now; set version `id`'s reservation to `bytes` if they fit. */
+  readonly resources: { fits(bytes: number): boolean; resize(id: ServableId, bytes: number): boolean };
   readonly routesChanged: () => void;
   /** The server's poll interval: how often a failing endpoint is asked again (at most every 5 s) unless `remote.probeIntervalMs` says. */
   readonly pollIntervalMs: number;
@@ -76,7 +76,7 @@ export class RemotePlacements {
 
   /** The loader of version `id` of `config` (placed `prefer-*`), around its local RunnerLoader. */
   place(id: ServableId, local: RunnerLoader, config: ModelConfig): PlacementLoader {
-    const { supervision, fetcher, fits } = this.#options;
+    const { supervision, fetcher, resources } = this.#options;
     const remote = new RunnerLoader({
       id,
       versionUrl: config.remote!.url,
@@ -93,10 +93,16 @@ export class RemotePlacements {
       remote,
       attach: () => this.#attach(loader, config),
       detach: () => this.#detach(loader),
-      fits,
+      resources: { fits: (bytes) => resources.fits(bytes), resize: (bytes) => resources.resize(id, bytes) },
+      localRetries: { max: supervision.maxRestarts, backoffMs: supervision.restartBackoffMs },
       routesChanged: this.#options.routesChanged,
     });
     return loader;
+  }
+
+  /** Memory was freed (a version unloaded): local sides that did not fit may now. */
+  resourcesFreed(): void {
+    for (const loader of this.#loaders.values()) loader.resourcesFreed();
   }
 
   close(): void {

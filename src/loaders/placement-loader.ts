@@ -30,7 +30,10 @@
  *
  * Load: both sides load together; the version is AVAILABLE when either did (the other's
  * failure is kept and shown). It fails only when both failed. Resources: the local estimate,
- * or 0 when it does not fit the budget (then only the remote side is loaded).
+ * or 0 when it does not fit the budget (then only the remote side is loaded), checked afresh on
+ * every load attempt. A local side that is down while the version serves remotely comes back:
+ * one over the budget when memory is freed (`resourcesFreed()`: it then reserves its bytes),
+ * one whose load failed after `localRetries.backoffMs`, doubling, `localRetries.max` times.
  */
 import type { LoadContext, Loader, ResourceAllocation } from '../core/loader.js';
 import type { ServableId } from '../core/servable-id.js';
@@ -54,8 +57,15 @@ export interface PlacementLoaderOptions {
   readonly attach: () => EndpointHealth;
   /** Called once both sides are unloaded, or when the load failed: the version is gone. */
   readonly detach: () => void;
-  /** Whether `bytes` more fit the manager's resource budget now. */
-  readonly fits: (bytes: number) => boolean;
+  /** The manager's budget, for this version. */
+  readonly resources: {
+    /** Whether `bytes` more fit the budget now. */
+    fits(bytes: number): boolean;
+    /** Sets this version's reservation to `bytes` when they fit (resolves true), or leaves it (false). */
+    resize(bytes: number): boolean;
+  };
+  /** Retries of a local side that failed to load while the remote one serves: doubling from `backoffMs`. */
+  readonly localRetries: { readonly max: number; readonly backoffMs: number };
   /** Routes changed outside a side's own load or unload (which push them themselves): push them now. */
   readonly routesChanged: () => void;
 }
@@ -66,11 +76,15 @@ export class PlacementLoader implements Loader<RunnerServable>, PlacedVersion {
   readonly #options: PlacementLoaderOptions;
   /** Why a side is not loaded (its load failed, or the local one did not fit). */
   readonly #down: Partial<Record<Side, string>> = {};
+  /** The local side's estimate when it did not fit the budget (it then reserves nothing). */
+  #overBudget: number | undefined;
   readonly #loaded = new Set<Side>();
   #servable: RunnerServable | undefined;
   /** The endpoint's health while attached (from the start of `load()` to the end of `unload()`). */
   #health: EndpointHealth | undefined;
   #retryingRemote: Promise<void> | undefined;
+  #retryingLocal: Promise<void> | undefined;
+  #localRetry: { timer: ReturnType<typeof setTimeout> | undefined; attempts: number } = { timer: undefined, attempts: 0 };
 
   constructor(options: PlacementLoaderOptions) {
     this.#options = options;
@@ -80,10 +94,14 @@ export class PlacementLoader implements Loader<RunnerServable>, PlacedVersion {
     return this.#options.id;
   }
 
+  /** Called before every load attempt (the manager's retries too): the budget is checked afresh each time. */
   async estimateResources(): Promise<ResourceAllocation> {
     const local = await this.#options.local.estimateResources();
-    if (this.#options.fits(local.bytes)) return local;
-    this.#down.local = `it needs ${local.bytes} bytes, more than the resource budget (resourceBudgetBytes) has free`;
+    this.#overBudget = undefined;
+    delete this.#down.local;
+    if (this.#options.resources.fits(local.bytes)) return local;
+    this.#overBudget = local.bytes;
+    this.#down.local = overBudget(local.bytes);
     return { bytes: 0 };
   }
 
@@ -104,7 +122,7 @@ export class PlacementLoader implements Loader<RunnerServable>, PlacedVersion {
   async #loadBoth(context: LoadContext, health: EndpointHealth): Promise<void> {
     const { local, remote, id } = this.#options;
     const [localLoad, remoteLoad] = await Promise.allSettled([
-      this.#down.local === undefined ? local.load(context) : Promise.reject(new ServingError('RESOURCE_EXHAUSTED', this.#down.local)),
+      this.#overBudget === undefined ? local.load(context) : Promise.reject(new ServingError('RESOURCE_EXHAUSTED', overBudget(this.#overBudget))),
       remote.load(context),
     ]);
     if (localLoad.status === 'fulfilled') this.#loaded.add('local');
@@ -120,14 +138,67 @@ export class PlacementLoader implements Loader<RunnerServable>, PlacedVersion {
     }
     const serving = this.#loaded.has('local') ? local.servable() : remote.servable();
     this.#servable = new RunnerServable(serving.platform, serving.apis, serving.signature, this);
+    if (!this.#loaded.has('local') && this.#overBudget === undefined) this.#scheduleLocalRetry();
+  }
+
+  /**
+   * Memory was freed (a version unloaded): a local side that did not fit the budget is loaded
+   * now if it fits, and the version goes back to local (prefer-local) or has it warm again.
+   */
+  resourcesFreed(): void {
+    if (this.#overBudget !== undefined) this.#retryLocal();
+  }
+
+  /** A failed local side is tried again, `localRetries.max` times with doubling backoff. */
+  #scheduleLocalRetry(): void {
+    const { max, backoffMs } = this.#options.localRetries;
+    const retry = this.#localRetry;
+    if (retry.attempts >= max || retry.timer !== undefined) return;
+    retry.timer = setTimeout(() => {
+      retry.timer = undefined;
+      retry.attempts += 1;
+      this.#retryLocal();
+    }, backoffMs * 2 ** retry.attempts);
+  }
+
+  #retryLocal(): void {
+    if (this.#loaded.has('local') || !this.#servable || this.#retryingLocal) return;
+    // Reserved before the load starts, as the manager does: two versions cannot both take the freed bytes.
+    const bytes = this.#overBudget;
+    if (bytes !== undefined && !this.#options.resources.resize(bytes)) return;
+    this.#overBudget = undefined;
+    this.#retryingLocal = this.#loadLocalLate(bytes).finally(() => (this.#retryingLocal = undefined));
+  }
+
+  /** Loads the local side after the version became AVAILABLE; `bytes`: what was reserved for it just now. */
+  async #loadLocalLate(bytes: number | undefined): Promise<void> {
+    const { local, resources } = this.#options;
+    try {
+      await local.load({ signal: new AbortController().signal });
+    } catch (error) {
+      this.#down.local = ServingError.from(error).message;
+      if (bytes !== undefined) {
+        resources.resize(0);
+        this.#overBudget = bytes;
+      } else this.#scheduleLocalRetry();
+      return;
+    }
+    if (!this.#servable) return void (await local.unload());
+    this.#loaded.add('local');
+    delete this.#down.local;
+    this.#options.routesChanged();
   }
 
   async unload(): Promise<void> {
     const { local, remote } = this.#options;
-    await this.#retryingRemote?.catch(() => undefined);
+    clearTimeout(this.#localRetry.timer);
+    this.#localRetry.timer = undefined;
+    this.#localRetry.attempts = Number.POSITIVE_INFINITY;
+    // No servable: a retry that finishes now unloads the side it loaded instead of adding it.
+    this.#servable = undefined;
+    await Promise.all([this.#retryingRemote, this.#retryingLocal].map((retry) => retry?.catch(() => undefined)));
     const sides = [...this.#loaded];
     this.#loaded.clear();
-    this.#servable = undefined;
     try {
       await Promise.all(sides.map((side) => (side === 'local' ? local : remote).unload()));
     } finally {
@@ -237,4 +308,8 @@ export class PlacementLoader implements Loader<RunnerServable>, PlacedVersion {
     const route = placement === 'prefer-local' ? (localRoute ?? remoteRoute) : (remoteRoute ?? localRoute);
     return route && { ...route, failover: true };
   }
+}
+
+function overBudget(bytes: number): string {
+  return `it needs ${bytes} bytes, more than the resource budget (resourceBudgetBytes) has free`;
 }

@@ -93,7 +93,7 @@ afterEach(() => {
 
 describe('RemotePlacements', () => {
   it('a version list sent again makes a new loader for a loaded version: the loaded one still answers its failover questions', async () => {
-    placements = new RemotePlacements({ supervision: supervision(), fetcher, fits: () => true, routesChanged: () => {}, pollIntervalMs: 0, fetch: probes().fetch });
+    placements = new RemotePlacements({ supervision: supervision(), fetcher, resources: { fits: () => true, resize: () => true }, routesChanged: () => {}, pollIntervalMs: 0, fetch: probes().fetch });
     const loaded = placements.place({ name: 'm', version: 1 }, localSide(), config);
     await loaded.load({ signal });
     // What ServableLoaderAdapter does when the source sends the list again (labels edited): the manager discards this one.
@@ -106,7 +106,7 @@ describe('RemotePlacements', () => {
   it('a version whose load failed on both sides leaves nothing behind: its endpoint is not probed for ever', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const { calls, fetch } = probes();
-    placements = new RemotePlacements({ supervision: supervision({ remoteFails: () => true }), fetcher, fits: () => true, routesChanged: () => {}, pollIntervalMs: 0, fetch });
+    placements = new RemotePlacements({ supervision: supervision({ remoteFails: () => true }), fetcher, resources: { fits: () => true, resize: () => true }, routesChanged: () => {}, pollIntervalMs: 0, fetch });
     const loader = placements.place({ name: 'm', version: 1 }, localSide({ fails: 'corrupt model' }), config);
     await expect(loader.load({ signal })).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', message: expect.stringContaining('neither locally (corrupt model) nor remotely') });
     await vi.advanceTimersByTimeAsync(1000);

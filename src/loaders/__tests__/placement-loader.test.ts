@@ -39,8 +39,10 @@ function side(name: 'local' | 'remote', options: { bytes?: number; fails?: strin
   return loader;
 }
 
-function placed(placement: 'prefer-local' | 'prefer-remote', options: { fits?: boolean; local?: { fails?: string }; remote?: { fails?: string; failsOnce?: string } } = {}) {
+function placed(placement: 'prefer-local' | 'prefer-remote', options: { fits?: boolean; localRetries?: number; local?: { fails?: string; failsOnce?: string }; remote?: { fails?: string; failsOnce?: string } } = {}) {
   const local = side('local', { bytes: 1000, ...options.local });
+  /** The budget: whether the local side fits, and the version's reservation. */
+  const budget = { fits: options.fits ?? true, reserved: undefined as number | undefined };
   const remote = side('remote', options.remote);
   let healthy = true;
   /** The route the client was given at each push. */
@@ -57,10 +59,18 @@ function placed(placement: 'prefer-local' | 'prefer-remote', options: { fits?: b
     remote: remote as unknown as RunnerLoader,
     attach: () => ((attached.now = true), health),
     detach: () => (attached.now = false),
-    fits: () => options.fits ?? true,
+    resources: {
+      fits: () => budget.fits,
+      resize: (bytes) => {
+        if (bytes > 0 && !budget.fits) return false;
+        budget.reserved = bytes;
+        return true;
+      },
+    },
+    localRetries: { max: options.localRetries ?? 0, backoffMs: 1 },
     routesChanged: pushRoutes,
   });
-  return { loader, local, remote, health, attached, pushed, setHealthy: (h: boolean) => (healthy = h) };
+  return { loader, local, remote, health, attached, pushed, budget, setHealthy: (h: boolean) => (healthy = h) };
 }
 
 const signal = new AbortController().signal;
@@ -144,6 +154,45 @@ describe('PlacementLoader', () => {
     await vi.waitFor(() => expect(loader.currentRoute).toMatchObject({ placement: 'remote' }));
     // What the client follows is the last route pushed: it must be the remote one, or requests stay local for good.
     await vi.waitFor(() => expect(pushed.at(-1)).toMatchObject({ placement: 'remote' }));
+    health.close();
+  });
+
+  it('prefer-local: over the budget, the manager\'s next load attempt checks the budget again and loads the local side when it fits', async () => {
+    const { loader, local, budget } = placed('prefer-local', { fits: false, remote: { failsOnce: 'endpoint restarting' } });
+    expect(await loader.estimateResources()).toEqual({ bytes: 0 });
+    await expect(loader.load({ signal })).rejects.toThrow(/neither locally/);
+    budget.fits = true;
+    expect(await loader.estimateResources()).toEqual({ bytes: 1000 });
+    await loader.load({ signal });
+    expect(local.load).toHaveBeenCalledTimes(1);
+    expect(loader.currentRoute).toMatchObject({ runner: 'local-runner' });
+  });
+
+  it('prefer-local: serving remotely for want of memory, it goes local once memory is freed, reserving the local bytes', async () => {
+    const { loader, budget, pushed, health } = placed('prefer-local', { fits: false });
+    await loader.estimateResources();
+    await loader.load({ signal });
+    expect(loader.currentRoute).toMatchObject({ placement: 'remote' });
+    loader.resourcesFreed();
+    expect(budget.reserved).toBeUndefined();
+    budget.fits = true;
+    loader.resourcesFreed();
+    await vi.waitFor(() => expect(loader.currentRoute).toMatchObject({ runner: 'local-runner' }));
+    expect(budget.reserved).toBe(1000);
+    expect(pushed.at(-1)).toMatchObject({ runner: 'local-runner' });
+    expect(loader.describe().placementReason).toBeUndefined();
+    health.close();
+  });
+
+  it('prefer-local: a local load that failed is tried again while the endpoint serves, and the version goes back to local', async () => {
+    const { loader, local, pushed, health } = placed('prefer-local', { localRetries: 3, local: { failsOnce: 'fetch failed' } });
+    await loader.estimateResources();
+    await loader.load({ signal });
+    expect(loader.currentRoute).toMatchObject({ placement: 'remote' });
+    await vi.waitFor(() => expect(loader.currentRoute).toMatchObject({ runner: 'local-runner' }));
+    expect(local.load).toHaveBeenCalledTimes(2);
+    expect(pushed.at(-1)).toMatchObject({ runner: 'local-runner' });
+    await loader.unload();
     health.close();
   });
 });
