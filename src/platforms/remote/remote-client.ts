@@ -69,11 +69,13 @@ export class RemoteClient {
     return readSignature(this.#config.protocol, await this.#json(metadata, where, signal), where);
   }
 
-  /** Resolves when the model (version) is ready; rejects with why not. */
+  /** Resolves when the model (version; any version when undefined) is ready; rejects with why not. */
   async ready(version: number | undefined, signal?: AbortSignal): Promise<void> {
     const where = this.#where(version);
     if (this.#config.protocol === 'tfserving') {
       const info = await this.info(signal);
+      // The status route answers while versions are still LOADING, or after all of them ended: not ready then.
+      if (version === undefined && info.versions.length === 0) throw new ServingError('UNAVAILABLE', `remote endpoint ${this.#root}: model "${this.#model}" has no AVAILABLE version`, { model: this.#name, data: { endpoint: this.#root, retryable: true } });
       if (version !== undefined && !info.versions.includes(version)) throw new ServingError('UNAVAILABLE', `remote endpoint ${this.#root}: model "${this.#model}" version ${version} is not AVAILABLE there (available: ${info.versions.join(', ') || 'none'})`, { model: this.#name, version, data: { endpoint: this.#root, retryable: true } });
       return;
     }

@@ -157,3 +157,11 @@ it('contacts no origin but the configured one: a redirect elsewhere is refused, 
     other.close();
   }
 });
+
+it('TF Serving: a model whose status lists no AVAILABLE version is not ready', async () => {
+  const status = { model_version_status: [{ version: '2', state: 'LOADING', status: { error_code: 'OK', error_message: '' } }, { version: '1', state: 'END', status: { error_code: 'OK', error_message: '' } }] };
+  const fetch = (async () => new Response(JSON.stringify(status), { status: 200 })) as unknown as typeof globalThis.fetch;
+  const client = new RemoteClient({ url: 'http://tfs.test', protocol: 'tfserving' }, 'mlp', { fetch });
+  await expect(client.ready(undefined)).rejects.toMatchObject({ code: 'UNAVAILABLE', model: 'mlp', message: expect.stringContaining('no AVAILABLE version') });
+  await expect(client.ready(2)).rejects.toMatchObject({ code: 'UNAVAILABLE', version: 2 });
+});
