@@ -9,10 +9,11 @@
  *   requests are validated against it in the runner before anything is sent.
  * - `predict()` sends the inputs with the caller's signal (its cancellation and deadline) and
  *   `remote.timeoutMs`; failures are the client's typed ServingErrors.
- * - Failover (`placement: 'prefer-*'`): when the endpoint itself fails (unreachable, HTTP 5xx,
- *   its timeout, a malformed answer), the servable asks the control worker, on the placement
- *   channel, whether the model can serve elsewhere (`RemoteFailoverMessage`). The control worker
- *   marks the endpoint failing *before* it answers; if it says yes, the request is answered
+ * - Failover (`placement: 'prefer-*'`): when a request fails for any reason but its own
+ *   (INVALID_ARGUMENT) or its caller's (CANCELLED, the caller's deadline) — unreachable, HTTP
+ *   4xx/5xx, `remote.timeoutMs`, a malformed answer — the servable asks the control worker, on
+ *   the placement channel, whether the model can serve elsewhere (`RemoteFailoverMessage`); the
+ *   control worker marks the endpoint failing *before* it answers; if it says yes, the request is answered
  *   `moved` (its inputs handed back) and the client re-routes it — to the local version — so the
  *   failure costs no failed request. Otherwise the caller gets the error.
  * - With the model's `batching`, concurrent predictions are merged into one request to the
@@ -53,8 +54,12 @@ export const FAILOVER_DATA = { failover: true, retryable: true } as const;
 /** How long a failing request waits for the control worker's answer before it fails as it is. */
 const FAILOVER_ANSWER_MS = 2000;
 
-/** Codes that say the endpoint failed, not the request. */
-const ENDPOINT_FAILURES = new Set(['UNAVAILABLE', 'DATA_LOSS']);
+/**
+ * Codes of failures the local version would answer the same way: the request itself is wrong, or
+ * its caller gave up. Every other failure (unreachable, 5xx, timeout, 404, 401/403, 429, a
+ * malformed answer) is the endpoint's, and the local version may serve the request instead.
+ */
+const REQUEST_FAILURES = new Set(['INVALID_ARGUMENT', 'CANCELLED']);
 
 export const remotePlatform: PlatformModule = {
   createLoader(version: PlatformVersion) {
@@ -100,7 +105,7 @@ async function loadRemote(version: PlatformVersion, config: RemotePlatformConfig
         return await send(inputs, outputs, signal);
       } catch (error) {
         const failure = ServingError.from(error, { model: version.model, version: version.version });
-        if (!failover || signal.aborted || !(ENDPOINT_FAILURES.has(failure.code) || (failure.code === 'DEADLINE_EXCEEDED' && failure.data?.endpoint !== undefined))) throw failure;
+        if (!failover || signal.aborted || REQUEST_FAILURES.has(failure.code)) throw failure;
         if (!(await failover.ask(version.model, version.version, failure.message))) throw failure;
         throw new ServingError('UNAVAILABLE', `${failure.message}; the request moves to the local version`, { model: version.model, version: version.version, data: FAILOVER_DATA });
       }
