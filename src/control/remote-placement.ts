@@ -14,7 +14,11 @@ import { RemoteClient } from '../platforms/remote/remote-client.js';
 import type { RemoteFailoverMessage, RemotePlatformConfig } from '../platforms/remote/remote-platform.js';
 import type { ModelConfig } from '../protocol.js';
 
-/** The runner group of remote servables (a model's own `runnerGroup` wins). */
+/**
+ * The runner group of every remote servable. A model's own `runnerGroup` is for its local copy:
+ * were the remote copy placed there too, one runner's death would take both copies of a
+ * `prefer-*` version, the failover's whole point.
+ */
 export const REMOTE_RUNNER_GROUP = 'browserving-remote';
 
 /** Load options of a remote version of `config` (which has `remote`); `channel` for failover under `prefer-*`. */
@@ -24,7 +28,7 @@ export function remoteLoadOptions(config: ModelConfig, channel?: string): { plat
   const batching = config.batching ? validateBatchingConfig(config.name, config.batching) : undefined;
   return {
     platformConfig: { endpoint, model: endpoint.model ?? config.name, ...(channel ? { channel } : {}), ...(batching ? { batching } : {}) },
-    runnerGroup: config.runnerGroup ?? REMOTE_RUNNER_GROUP,
+    runnerGroup: REMOTE_RUNNER_GROUP,
   };
 }
 

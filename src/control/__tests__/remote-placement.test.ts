@@ -8,14 +8,15 @@ import type { RemoteFailoverMessage } from '../../platforms/remote/remote-platfo
 import type { ModelConfig, Route } from '../../protocol.js';
 import type { ArtifactFetcher } from '../../loaders/artifact-fetcher.js';
 import type { RunnerLoader, RunnerSupervision } from '../../loaders/runner-loader.js';
-import { RemotePlacements } from '../remote-placement.js';
+import { REMOTE_RUNNER_GROUP, RemotePlacements } from '../remote-placement.js';
 
 /** Runners as the control worker sees them: the remote servable loads, or fails as `remoteFails` says. */
-function supervision(options: { remoteFails?: () => boolean } = {}): RunnerSupervision {
+function supervision(options: { remoteFails?: () => boolean; groups?: (string | undefined)[] } = {}): RunnerSupervision {
   let runners = 0;
   return {
     host: {
-      load: async () => {
+      load: async (_spec: unknown, group?: string) => {
+        options.groups?.push(group);
         if (options.remoteFails?.()) throw new ServingError('UNAVAILABLE', 'remote endpoint http://tfs.test cannot be reached');
         return { runner: `runner-${(runners += 1)}`, apis: ['predict'], skipped: [], warmupMs: 0 };
       },
@@ -111,5 +112,14 @@ describe('RemotePlacements', () => {
     await expect(loader.load({ signal })).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', message: expect.stringContaining('neither locally (corrupt model) nor remotely') });
     await vi.advanceTimersByTimeAsync(1000);
     expect(calls).toEqual([]);
+  });
+
+  it('the remote copy runs in the remote runner group, never in the model\'s own runnerGroup (one runner\'s death would take both copies)', async () => {
+    const groups: (string | undefined)[] = [];
+    placements = new RemotePlacements({ supervision: supervision({ groups }), fetcher, resources: { fits: () => true, resize: () => true }, routesChanged: () => {}, pollIntervalMs: 0, fetch: probes().fetch });
+    const loader = placements.place({ name: 'm', version: 1 }, localSide(), { ...config, runnerGroup: 'small-models' });
+    await loader.load({ signal });
+    expect(groups).toEqual([REMOTE_RUNNER_GROUP]);
+    await loader.unload();
   });
 });
