@@ -62,8 +62,8 @@ export class RemoteClient {
     return readModelInfo(this.#config.protocol, await this.#json(status, where, signal), where);
   }
 
-  /** The signature of `version` (undefined: unversioned), or undefined when the endpoint's has a tensor of unknown rank. */
-  async signature(version: number | undefined, signal?: AbortSignal): Promise<Signature | undefined> {
+  /** The signature of `version` (undefined: unversioned); FAILED_PRECONDITION naming a TF Serving tensor of unknown rank. */
+  async signature(version: number | undefined, signal?: AbortSignal): Promise<Signature> {
     const where = this.#where(version);
     const { metadata } = modelPaths(this.#config.protocol, this.#model, version);
     return readSignature(this.#config.protocol, await this.#json(metadata, where, signal), where);

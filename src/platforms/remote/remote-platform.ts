@@ -87,11 +87,10 @@ async function loadRemote(version: PlatformVersion, config: RemotePlatformConfig
     throw new ServingError('NOT_FOUND', `${describeServable(version.model, version.version)}: remote endpoint ${client.endpoint} does not serve version ${version.version} of model "${config.model}" (it serves: ${info.versions.join(', ') || 'none'})`, { model: version.model, version: version.version });
   }
   const addressed = info.unversioned ? undefined : version.version;
-  const signature: Signature | undefined = await client.signature(addressed, signal);
+  const signature: Signature = await client.signature(addressed, signal);
   const id = { name: version.model, version: version.version };
   let send = (inputs: Readonly<Record<string, TensorData>>, outputs: readonly string[] | undefined, signal: AbortSignal) => client.predict(addressed, inputs, { signature, signal, ...(outputs ? { outputs } : {}) });
   if (config.batching) {
-    if (!signature) throw new ServingError('FAILED_PRECONDITION', `${describeServable(id.name, id.version)}: batching needs the endpoint's signature, and ${client.endpoint} gives a tensor of unknown rank`, { model: id.name, version: id.version });
     assertBatchable(id, signature);
     // A merged request serves several callers: it runs to the end whoever of them gives up (each leaves its batch alone).
     const batching = new BatchingSession(id, config.batching, (inputs, outputs) => client.predict(addressed, inputs, { signature, ...(outputs ? { outputs } : {}) }));
@@ -99,7 +98,7 @@ async function loadRemote(version: PlatformVersion, config: RemotePlatformConfig
   }
   const facts = { provider: 'remote', endpoint: client.endpoint, protocol: config.endpoint.protocol, ...(config.model !== version.model ? { remoteModel: config.model } : {}) };
   return {
-    ...(signature ? { signature } : {}),
+    signature,
     predict: async (inputs: Readonly<Record<string, TensorData>>, { signal, outputs }) => {
       try {
         return await send(inputs, outputs, signal);
