@@ -71,9 +71,16 @@ export const remotePlatform: PlatformModule = {
     let failover: FailoverChannel | undefined;
     return {
       estimateResources: () => ({ bytes: 0 }),
-      load: ({ signal }) => {
+      load: async ({ signal }) => {
         failover = config.channel ? new FailoverChannel(config.channel) : undefined;
-        return loadRemote(version, config, failover, signal);
+        try {
+          return await loadRemote(version, config, failover, signal);
+        } catch (error) {
+          // A failed load gets no unload(): the channel would stay open for the runner's life.
+          failover?.close();
+          failover = undefined;
+          throw error;
+        }
       },
       unload: () => failover?.close(),
     };

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createRequestHandler } from '../../../http/handle.js';
 import { ServingError } from '../../../core/serving-error.js';
 import type { RemoteEndpointConfig, TensorData } from '../../../protocol.js';
@@ -76,4 +76,16 @@ describe('remote platform: failover under prefer-*', () => {
     expect(await rejection(servable.predict!(x(), { signal: new AbortController().signal }))).toMatchObject({ code: 'INVALID_ARGUMENT', model: 'mlp' });
     expect(control.asked).toEqual([]);
   });
+});
+
+it('a load that fails closes its failover channel (it gets no unload)', async () => {
+  const close = vi.spyOn(BroadcastChannel.prototype, 'close');
+  try {
+    const loader = remotePlatform.createLoader({ ...version(), version: 9 } as PlatformVersion);
+    await expect(loader.load({ signal: new AbortController().signal })).rejects.toMatchObject({ code: 'NOT_FOUND', model: 'mlp', version: 9 });
+    expect(close).toHaveBeenCalledTimes(1);
+    expect((close.mock.contexts[0] as BroadcastChannel).name).toBe(control.channel.name);
+  } finally {
+    close.mockRestore();
+  }
 });
