@@ -60,6 +60,7 @@ export class RemotePlacements {
   #broadcast: BroadcastChannel | undefined;
   /** The versions loading or loaded, by servable key: who answers a failover question. */
   readonly #loaders = new Map<string, PlacementLoader>();
+  /** By model and endpoint config, as JSON. */
   readonly #endpoints = new Map<string, Endpoint>();
 
   constructor(options: RemotePlacementsOptions) {
@@ -130,20 +131,23 @@ export class RemotePlacements {
   #detach(loader: PlacementLoader): void {
     const key = servableIdKey(loader.id);
     if (this.#loaders.get(key) === loader) this.#loaders.delete(key);
-    for (const [model, endpoint] of this.#endpoints) {
+    for (const [key, endpoint] of this.#endpoints) {
       if (!endpoint.loaders.delete(loader) || endpoint.loaders.size > 0) continue;
       endpoint.health.close();
-      this.#endpoints.delete(model);
+      this.#endpoints.delete(key);
     }
   }
 
-  /** The model's endpoint (health and the versions using it); a new one when its endpoint's config changed. */
+  /**
+   * The model's endpoint as `config` has it (health and the versions using it). A changed
+   * `remote` (reloadConfig) is another endpoint: versions loaded before keep the one their remote
+   * side talks to, probed while they use it.
+   */
   #endpointOf(config: ModelConfig): Endpoint {
     const endpoint = config.remote!;
-    const key = JSON.stringify(endpoint);
-    const known = this.#endpoints.get(config.name);
-    if (known?.key === key) return known;
-    known?.health.close();
+    const key = JSON.stringify([config.name, endpoint]);
+    const known = this.#endpoints.get(key);
+    if (known) return known;
     const client = new RemoteClient(endpoint, endpoint.model ?? config.name, { name: config.name, ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}) });
     const interval = this.#options.pollIntervalMs > 0 ? Math.min(this.#options.pollIntervalMs, 5000) : 5000;
     const loaders = new Set<PlacementLoader>();
@@ -155,15 +159,13 @@ export class RemotePlacements {
         this.#options.routesChanged();
       },
     });
-    const created = { key, health, loaders };
-    this.#endpoints.set(config.name, created);
+    const created = { health, loaders };
+    this.#endpoints.set(key, created);
     return created;
   }
 }
 
 interface Endpoint {
-  /** The endpoint's config, as JSON: a different one is a different endpoint. */
-  readonly key: string;
   readonly health: EndpointHealth;
   /** The versions attached to it (loading or loaded). */
   readonly loaders: Set<PlacementLoader>;

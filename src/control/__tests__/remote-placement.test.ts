@@ -122,4 +122,21 @@ describe('RemotePlacements', () => {
     expect(groups).toEqual([REMOTE_RUNNER_GROUP]);
     await loader.unload();
   });
+
+  it('after reloadConfig changes the endpoint, versions loaded before keep a live health for theirs: a failure there is probed until it recovers', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { calls, fetch } = probes();
+    placements = new RemotePlacements({ supervision: supervision(), fetcher, resources: { fits: () => true, resize: () => true }, routesChanged: () => {}, pollIntervalMs: 0, fetch });
+    const before = placements.place({ name: 'm', version: 1 }, localSide(), config);
+    await before.load({ signal });
+    const moved: ModelConfig = { ...config, remote: { ...config.remote!, url: 'http://tfs-2.test' } };
+    const after = placements.place({ name: 'm', version: 2 }, localSide(), moved);
+    await after.load({ signal });
+    expect(await ask(placements)).toBe(true);
+    expect(before.currentRoute).toMatchObject({ runner: 'local-runner' });
+    await vi.advanceTimersByTimeAsync(50);
+    expect(calls).toEqual(['http://tfs.test/v1/models/m']);
+    await before.unload();
+    await after.unload();
+  });
 });
