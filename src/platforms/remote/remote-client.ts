@@ -25,6 +25,7 @@ import {
   parseAnswer,
   readModelInfo,
   readSignature,
+  unexposedHeaderLength,
   type RemoteModelInfo,
   type RemoteWhere,
 } from './remote-protocol.js';
@@ -91,7 +92,10 @@ export class RemoteClient {
     const request = encodePredict(protocol, modelPaths(protocol, this.#model, version).predict, inputs, options.outputs, binary, where);
     const response = await this.#request(request.path, where, options.signal, { method: 'POST', body: request.body as BodyInit, headers: request.headers });
     const bytes = new Uint8Array(await this.#body(response, where, options.signal));
-    return decodePredict(protocol, bytes, response.headers.get(INFERENCE_HEADER_LENGTH), options.signature, options.outputs, where);
+    const headerLength = response.headers.get(INFERENCE_HEADER_LENGTH);
+    // Content-Type is always readable across origins; a binary answer without the length was hidden by CORS.
+    if (binary && headerLength === null && !/json/i.test(response.headers.get('Content-Type') ?? '')) throw unexposedHeaderLength(where);
+    return decodePredict(protocol, bytes, headerLength, options.signature, options.outputs, where);
   }
 
   /** KServe: whether the server lists the binary tensor extension (asked once; no when it has no `/v2` route; asked again after a failure). */

@@ -175,6 +175,20 @@ function kserveSignature(body: Record<string, unknown>, where: RemoteWhere): Sig
   return { inputs: specs(body.inputs, 'inputs'), outputs: specs(body.outputs, 'outputs') };
 }
 
+/**
+ * A binary KServe answer whose `Inference-Header-Content-Length` cannot be read: a cross-origin
+ * endpoint must expose it (CORS hides every response header not listed), or the JSON header and
+ * the tensors after it cannot be told apart. The endpoint answered well; its CORS config is the
+ * cause, so this is FAILED_PRECONDITION, not DATA_LOSS.
+ */
+export function unexposedHeaderLength(where: RemoteWhere): ServingError {
+  return new ServingError(
+    'FAILED_PRECONDITION',
+    `remote endpoint ${where.endpoint} (${describeWhere(where)}) answered with binary tensors, but its ${INFERENCE_HEADER_LENGTH} header cannot be read from this page: the endpoint must send Access-Control-Expose-Headers: ${INFERENCE_HEADER_LENGTH} (or set remote.binary: false to use JSON)`,
+    { model: where.model, ...(where.version !== undefined ? { version: where.version } : {}), data: { endpoint: where.endpoint } },
+  );
+}
+
 /** Whether KServe's `GET /v2` lists the binary tensor extension. */
 export function hasBinaryExtension(body: unknown): boolean {
   return isJsonObject(body) && Array.isArray(body.extensions) && body.extensions.includes('binary_tensor_data');
@@ -291,12 +305,17 @@ function kserveOutputs(bytes: Uint8Array, headerLength: string | null, where: Re
 }
 
 /**
- * The ServingError for a non-2xx answer. The code comes from the HTTP status, as TF Serving maps
- * them (400 INVALID_ARGUMENT, 404 NOT_FOUND, 429 RESOURCE_EXHAUSTED, 499 CANCELLED, 503
- * UNAVAILABLE, 504 DEADLINE_EXCEEDED); 401/403 are FAILED_PRECONDITION (the endpoint wants
- * credentials: `remote.headers` / `remote.credentials`), 501 FAILED_PRECONDITION (it does not
- * offer that API), any other 5xx or 409 UNAVAILABLE (the endpoint's fault, not ours: retryable).
- * The endpoint's `{"error"}` message is kept, cut to 300 characters.
+ * The ServingError for a non-2xx answer. Where TF Serving's table (PROTOCOLS.md) gives one code
+ * per status, the code is that one: 400 INVALID_ARGUMENT, 404 NOT_FOUND, 429 RESOURCE_EXHAUSTED,
+ * 499 CANCELLED, 503 UNAVAILABLE, 504 DEADLINE_EXCEEDED. The others are mapped for what the
+ * caller can do about them here, not inverted from the table: 401/403 (UNAUTHENTICATED /
+ * PERMISSION_DENIED there) are FAILED_PRECONDITION — the fix is this runtime's config
+ * (`remote.headers` / `remote.credentials`), not the caller's; 501 (UNIMPLEMENTED) is
+ * FAILED_PRECONDITION — the endpoint does not offer that API; 409 (ALREADY_EXISTS, ABORTED) and
+ * 500 / other 5xx (UNKNOWN, INTERNAL, DATA_LOSS) are UNAVAILABLE — a fault on the endpoint's
+ * side, which a retry (or the local version) may get past, and which must not read as this
+ * runtime's INTERNAL or as data lost here. The endpoint's `{"error"}` message is kept, cut to
+ * 300 characters.
  */
 export function errorForStatus(status: number, text: string, where: RemoteWhere): ServingError {
   let message: string | undefined;
