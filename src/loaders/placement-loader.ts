@@ -132,8 +132,9 @@ export class PlacementLoader implements Loader<RunnerServable>, PlacedVersion {
       this.#down.remote = ServingError.from(remoteLoad.reason).message;
       health.markFailing(this.#down.remote);
     }
-    if (this.#loaded.size === 0) {
-      const failure = ServingError.from(localLoad.status === 'rejected' ? localLoad.reason : remoteLoad);
+    if (localLoad.status === 'rejected' && remoteLoad.status === 'rejected') {
+      // The local failure's code: the remote side is the fallback, its failure the lesser news.
+      const failure = ServingError.from(localLoad.reason);
       throw new ServingError(failure.code, `${describeServable(id.name, id.version)} could be served neither locally (${this.#down.local}) nor remotely (${this.#down.remote})`, { ...failure, model: id.name, version: id.version });
     }
     const serving = this.#loaded.has('local') ? local.servable() : remote.servable();
