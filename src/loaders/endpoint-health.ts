@@ -57,11 +57,14 @@ export class EndpointHealth {
 
   async #check(): Promise<void> {
     if (this.#closed || this.#failing === undefined) return;
+    const timeout = AbortSignal.timeout(Math.max(1000, this.#probeMs));
     try {
-      await this.#probe(AbortSignal.timeout(Math.max(1000, this.#probeMs)));
+      await this.#probe(timeout);
     } catch (error) {
       if (this.#closed) return;
-      this.#failing = error instanceof Error ? error.message : String(error);
+      // A probe that got no answer in time says nothing new ("signal timed out"): the failure
+      // that marked the endpoint stays the reason shown.
+      if (!timeout.aborted) this.#failing = error instanceof Error ? error.message : String(error);
       // An endpoint that stays down is asked less and less often: many pages probing a struggling
       // cluster every probeMs would keep it down.
       this.#failedProbes += 1;

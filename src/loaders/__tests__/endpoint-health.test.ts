@@ -27,3 +27,21 @@ describe('EndpointHealth', () => {
     health.close();
   });
 });
+
+describe('EndpointHealth, real timers', () => {
+  beforeEach(() => vi.useRealTimers());
+
+  it('a probe that gets no answer in time keeps the reason the endpoint was marked failing for', async () => {
+    const finished: string[] = [];
+    const probe = (signal: AbortSignal) =>
+      new Promise<void>((_, reject) => signal.addEventListener('abort', () => {
+        finished.push('probe');
+        reject(signal.reason);
+      }));
+    const health = new EndpointHealth({ probe, probeMs: 1, onChange: () => {} });
+    health.markFailing('remote endpoint http://tfs.test cannot be reached');
+    await vi.waitFor(() => expect(finished).toEqual(['probe']), { timeout: 5000 });
+    expect(health.reason).toBe('remote endpoint http://tfs.test cannot be reached');
+    health.close();
+  });
+});
