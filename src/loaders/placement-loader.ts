@@ -61,7 +61,7 @@ export interface PlacementLoaderOptions {
   readonly resources: {
     /** Whether `bytes` more fit the budget now. */
     fits(bytes: number): boolean;
-    /** Sets this version's reservation to `bytes` when they fit (resolves true), or leaves it (false). */
+    /** Sets this version's reservation to `bytes` when they fit (true), or leaves it as it is (false). */
     resize(bytes: number): boolean;
   };
   /** Retries of a local side that failed to load while the remote one serves: doubling from `backoffMs`. */
@@ -84,7 +84,7 @@ export class PlacementLoader implements Loader<RunnerServable>, PlacedVersion {
   #health: EndpointHealth | undefined;
   #retryingRemote: Promise<void> | undefined;
   #retryingLocal: Promise<void> | undefined;
-  #localRetry: { timer: ReturnType<typeof setTimeout> | undefined; attempts: number } = { timer: undefined, attempts: 0 };
+  readonly #localRetry: { timer: ReturnType<typeof setTimeout> | undefined; attempts: number } = { timer: undefined, attempts: 0 };
 
   constructor(options: PlacementLoaderOptions) {
     this.#options = options;
@@ -109,6 +109,7 @@ export class PlacementLoader implements Loader<RunnerServable>, PlacedVersion {
     // Registered here, not when the loader is made: the manager discards loaders made for
     // versions it already holds (a re-sent version list) and never loads or unloads them.
     this.#health = this.#options.attach();
+    this.#localRetry.attempts = 0;
     try {
       await this.#loadBoth(context, this.#health);
     } catch (error) {
@@ -194,7 +195,6 @@ export class PlacementLoader implements Loader<RunnerServable>, PlacedVersion {
     const { local, remote } = this.#options;
     clearTimeout(this.#localRetry.timer);
     this.#localRetry.timer = undefined;
-    this.#localRetry.attempts = Number.POSITIVE_INFINITY;
     // No servable: a retry that finishes now unloads the side it loaded instead of adding it.
     this.#servable = undefined;
     await Promise.all([this.#retryingRemote, this.#retryingLocal].map((retry) => retry?.catch(() => undefined)));
