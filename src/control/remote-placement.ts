@@ -14,7 +14,11 @@ import { RemoteClient } from '../platforms/remote/remote-client.js';
 import type { RemoteFailoverMessage, RemotePlatformConfig } from '../platforms/remote/remote-platform.js';
 import type { ModelConfig } from '../protocol.js';
 
-/** The runner group of remote servables (a model's own `runnerGroup` wins). */
+/**
+ * The runner group of every remote servable. A model's own `runnerGroup` is for its local copy:
+ * were the remote copy placed there too, one runner's death would take both copies of a
+ * `prefer-*` version, the failover's whole point.
+ */
 export const REMOTE_RUNNER_GROUP = 'browserving-remote';
 
 /** Load options of a remote version of `config` (which has `remote`); `channel` for failover under `prefer-*`. */
@@ -24,18 +28,20 @@ export function remoteLoadOptions(config: ModelConfig, channel?: string): { plat
   const batching = config.batching ? validateBatchingConfig(config.name, config.batching) : undefined;
   return {
     platformConfig: { endpoint, model: endpoint.model ?? config.name, ...(channel ? { channel } : {}), ...(batching ? { batching } : {}) },
-    runnerGroup: config.runnerGroup ?? REMOTE_RUNNER_GROUP,
+    runnerGroup: REMOTE_RUNNER_GROUP,
   };
 }
 
 export interface RemotePlacementsOptions {
   readonly supervision: RunnerSupervision;
   readonly fetcher: ArtifactFetcher;
-  /** Whether `bytes` more fit the manager's resource budget now. */
-  readonly fits: (bytes: number) => boolean;
+  /** The manager's budget: whether `bytes` more fit now; set version `id`'s reservation to `bytes` if they fit. */
+  readonly resources: { fits(bytes: number): boolean; resize(id: ServableId, bytes: number): boolean };
   readonly routesChanged: () => void;
   /** The server's poll interval: how often a failing endpoint is asked again (at most every 5 s) unless `remote.probeIntervalMs` says. */
   readonly pollIntervalMs: number;
+  /** What probes the endpoints, like the server's other remote clients. @defaultValue globalThis.fetch */
+  readonly fetch?: typeof fetch;
 }
 
 /**
@@ -52,8 +58,10 @@ export class RemotePlacements {
   readonly #options: RemotePlacementsOptions;
   /** Opened by the first `prefer-*` version: most servers never need it. */
   #broadcast: BroadcastChannel | undefined;
+  /** The versions loading or loaded, by servable key: who answers a failover question. */
   readonly #loaders = new Map<string, PlacementLoader>();
-  readonly #health = new Map<string, { readonly key: string; readonly health: EndpointHealth }>();
+  /** By model and endpoint config, as JSON. */
+  readonly #endpoints = new Map<string, Endpoint>();
 
   constructor(options: RemotePlacementsOptions) {
     this.#options = options;
@@ -73,8 +81,7 @@ export class RemotePlacements {
 
   /** The loader of version `id` of `config` (placed `prefer-*`), around its local RunnerLoader. */
   place(id: ServableId, local: RunnerLoader, config: ModelConfig): PlacementLoader {
-    const { supervision, fetcher, fits } = this.#options;
-    this.#listen();
+    const { supervision, fetcher, resources } = this.#options;
     const remote = new RunnerLoader({
       id,
       versionUrl: config.remote!.url,
@@ -84,52 +91,82 @@ export class RemotePlacements {
       executionProviders: ['wasm'],
       ...remoteLoadOptions(config, this.channel),
     });
-    const key = servableIdKey(id);
     const loader: PlacementLoader = new PlacementLoader({
       id,
       placement: config.placement as 'prefer-local' | 'prefer-remote',
       local,
       remote,
-      health: this.#healthOf(config),
-      fits,
-      onUnloaded: () => this.#forget(key, loader),
+      attach: () => this.#attach(loader, config),
+      detach: () => this.#detach(loader),
+      resources: { fits: (bytes) => resources.fits(bytes), resize: (bytes) => resources.resize(id, bytes) },
+      localRetries: { max: supervision.maxRestarts, backoffMs: supervision.restartBackoffMs },
+      routesChanged: this.#options.routesChanged,
     });
-    this.#loaders.set(key, loader);
     return loader;
+  }
+
+  /** Memory was freed (a version unloaded): local sides that did not fit may now. */
+  resourcesFreed(): void {
+    for (const loader of this.#loaders.values()) loader.resourcesFreed();
   }
 
   close(): void {
     this.#broadcast?.close();
-    for (const { health } of this.#health.values()) health.close();
+    for (const { health } of this.#endpoints.values()) health.close();
   }
 
-  /** An unloaded version's loader leaves the registry; its model's EndpointHealth stops probing once no version uses it. */
-  #forget(key: string, loader: PlacementLoader): void {
+  /**
+   * A version starts loading: it answers its failover questions from now on (replacing any
+   * loader of the same id still registered), and shares its model's EndpointHealth.
+   */
+  #attach(loader: PlacementLoader, config: ModelConfig): EndpointHealth {
+    this.#listen();
+    this.#loaders.set(servableIdKey(loader.id), loader);
+    const endpoint = this.#endpointOf(config);
+    endpoint.loaders.add(loader);
+    return endpoint.health;
+  }
+
+  /** A version is gone (unloaded, or its load failed): it leaves the registry; its endpoint stops being probed once no version uses it. */
+  #detach(loader: PlacementLoader): void {
+    const key = servableIdKey(loader.id);
     if (this.#loaders.get(key) === loader) this.#loaders.delete(key);
-    const model = loader.id.name;
-    if ([...this.#loaders.values()].some((l) => l.id.name === model)) return;
-    this.#health.get(model)?.health.close();
-    this.#health.delete(model);
+    for (const [key, endpoint] of this.#endpoints) {
+      if (!endpoint.loaders.delete(loader) || endpoint.loaders.size > 0) continue;
+      endpoint.health.close();
+      this.#endpoints.delete(key);
+    }
   }
 
-  /** The model's EndpointHealth; a new one when its endpoint's config changed. */
-  #healthOf(config: ModelConfig): EndpointHealth {
+  /**
+   * The model's endpoint as `config` has it (health and the versions using it). A changed
+   * `remote` (reloadConfig) is another endpoint: versions loaded before keep the one their remote
+   * side talks to, probed while they use it.
+   */
+  #endpointOf(config: ModelConfig): Endpoint {
     const endpoint = config.remote!;
-    const key = JSON.stringify(endpoint);
-    const known = this.#health.get(config.name);
-    if (known?.key === key) return known.health;
-    known?.health.close();
-    const client = new RemoteClient(endpoint, endpoint.model ?? config.name, { name: config.name });
+    const key = JSON.stringify([config.name, endpoint]);
+    const known = this.#endpoints.get(key);
+    if (known) return known;
+    const client = new RemoteClient(endpoint, endpoint.model ?? config.name, { name: config.name, ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}) });
     const interval = this.#options.pollIntervalMs > 0 ? Math.min(this.#options.pollIntervalMs, 5000) : 5000;
+    const loaders = new Set<PlacementLoader>();
     const health = new EndpointHealth({
       probe: (signal) => client.ready(undefined, signal),
       probeMs: endpoint.probeIntervalMs || interval,
       onChange: () => {
-        if (health.healthy) for (const loader of this.#loaders.values()) if (loader.id.name === config.name) loader.endpointHealthy();
+        if (health.healthy) for (const loader of loaders) loader.endpointHealthy();
         this.#options.routesChanged();
       },
     });
-    this.#health.set(config.name, { key, health });
-    return health;
+    const created = { health, loaders };
+    this.#endpoints.set(key, created);
+    return created;
   }
+}
+
+interface Endpoint {
+  readonly health: EndpointHealth;
+  /** The versions attached to it (loading or loaded). */
+  readonly loaders: Set<PlacementLoader>;
 }

@@ -114,9 +114,18 @@ export class ServingServer extends Subscribable<ServingEvent> {
     this.#placements = new RemotePlacements({
       supervision: this.#supervisor,
       fetcher: deps.fetcher ?? this.#storage.fetcher,
-      fits: (bytes) => this.#manager.resources.fits({ bytes }),
+      resources: {
+        fits: (bytes) => this.#manager.resources.fits({ bytes }),
+        resize: (id, bytes) => {
+          const tracker = this.#manager.resources;
+          if (bytes > 0 && !tracker.fits({ bytes })) return false;
+          tracker.reserve(id, { bytes });
+          return true;
+        },
+      },
       routesChanged: () => this.#supervisor.routesChanged(),
       pollIntervalMs: options.pollIntervalMs ?? 30_000,
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
     });
     const adapter = new ServableLoaderAdapter({
       supervision: this.#supervisor,
@@ -146,6 +155,8 @@ export class ServingServer extends Subscribable<ServingEvent> {
     connectSourceToTarget(adapter, this.#manager);
     this.#monitor.subscribe((state) => {
       if (state.state === 'AVAILABLE' || state.state === 'END') this.#refreshLabels(state.id.name);
+      // An unloaded (or failed) version released its reservation: a prefer-* local side may fit now.
+      if (state.state === 'END') this.#placements.resourcesFreed();
       // A version AVAILABLE gains its route; one UNLOADING loses it before its runner drains.
       if (state.state === 'AVAILABLE' || state.state === 'UNLOADING' || state.state === 'END') this.#supervisor.routesChanged();
       this.emit({ type: 'servable-state', state });

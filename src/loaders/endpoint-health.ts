@@ -3,10 +3,14 @@
  * decides it for `placement: 'prefer-*'`.
  *
  * States: `healthy` → `failing` (a request failed on the endpoint itself, or the remote version
- * could not load) → `healthy` again once a probe (`ready`, every `probeMs`) succeeds. Nothing but
- * `markFailing` and a successful probe changes the state; each change calls `onChange` (routes
- * are recomputed). Probing runs only while failing.
+ * could not load) → `healthy` again once a probe (`ready`) succeeds. Probes run `probeMs` after
+ * the failure, then back off (the wait doubles after each failed probe, up to 16 × `probeMs`);
+ * a success resets the wait. Nothing but `markFailing` and a successful probe changes the
+ * state; each change calls `onChange` (routes are recomputed). Probing runs only while failing.
  */
+/** The longest wait between probes, in `probeMs`. */
+const MAX_BACKOFF = 16;
+
 export class EndpointHealth {
   readonly #probe: (signal: AbortSignal) => Promise<void>;
   readonly #probeMs: number;
@@ -14,6 +18,7 @@ export class EndpointHealth {
   #failing: string | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  #failedProbes = 0;
 
   constructor(options: { probe: (signal: AbortSignal) => Promise<void>; probeMs: number; onChange: () => void }) {
     this.#probe = options.probe;
@@ -44,23 +49,31 @@ export class EndpointHealth {
     clearTimeout(this.#timer);
   }
 
+  /** The next probe: `probeMs`, doubled after each failed probe, up to MAX_BACKOFF times it. */
   #schedule(): void {
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => void this.#check(), this.#probeMs);
+    this.#timer = setTimeout(() => void this.#check(), this.#probeMs * Math.min(2 ** this.#failedProbes, MAX_BACKOFF));
   }
 
   async #check(): Promise<void> {
     if (this.#closed || this.#failing === undefined) return;
+    const timeout = AbortSignal.timeout(Math.max(1000, this.#probeMs));
     try {
-      await this.#probe(AbortSignal.timeout(Math.max(1000, this.#probeMs)));
+      await this.#probe(timeout);
     } catch (error) {
       if (this.#closed) return;
-      this.#failing = error instanceof Error ? error.message : String(error);
+      // A probe that got no answer in time says nothing new ("signal timed out"): the failure
+      // that marked the endpoint stays the reason shown.
+      if (!timeout.aborted) this.#failing = error instanceof Error ? error.message : String(error);
+      // An endpoint that stays down is asked less and less often: many pages probing a struggling
+      // cluster every probeMs would keep it down.
+      this.#failedProbes += 1;
       this.#schedule();
       return;
     }
     if (this.#closed) return;
     this.#failing = undefined;
+    this.#failedProbes = 0;
     this.#onChange();
   }
 }

@@ -352,8 +352,10 @@ export class RunnerLoader implements Loader<RunnerServable>, PlacedVersion {
       providers: runsWithoutOrt(entry.platform) ? ['wasm'] : executionProviders,
       warmupRuns: onnx ? warmupRuns : 0,
       ...(batching ? { batching } : {}),
-      // A pipeline's runner waits on its steps' runners: their runs are watched there, not here.
-      ...(maxRunMs !== undefined && entry.platform !== 'pipeline' ? { maxRunMs } : {}),
+      // A pipeline's runner waits on its steps' runners: their runs are watched there, not here. A
+      // remote servable waits on the network in the runner every remote version shares: a slow
+      // endpoint must not get that runner terminated (remote.timeoutMs bounds its requests).
+      ...(maxRunMs !== undefined && entry.platform !== 'pipeline' && entry.platform !== 'remote' ? { maxRunMs } : {}),
       wasm: supervision.wasm,
     };
   }

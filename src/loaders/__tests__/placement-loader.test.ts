@@ -6,13 +6,22 @@ import { PlacementLoader } from '../placement-loader.js';
 import type { RunnerLoader } from '../runner-loader.js';
 
 /** A RunnerLoader as PlacementLoader uses it: its route can vanish (restart) and come back. */
-function side(name: 'local' | 'remote', options: { bytes?: number; fails?: string } = {}) {
+function side(name: 'local' | 'remote', options: { bytes?: number; fails?: string; failsOnce?: string } = {}) {
   let route: Route | undefined;
+  let failsOnce = options.failsOnce;
   const loader = {
+    /** Called where a RunnerLoader pushes routes: at the end of its load, once placed. */
+    pushRoutes: () => {},
     estimateResources: async () => ({ bytes: options.bytes ?? 0 }),
     load: vi.fn(async () => {
       if (options.fails) throw new ServingError('FAILED_PRECONDITION', options.fails);
+      if (failsOnce) {
+        const reason = failsOnce;
+        failsOnce = undefined;
+        throw new ServingError('UNAVAILABLE', reason);
+      }
       route = { runner: `${name}-runner`, key: '"m"@1', version: 1, apis: ['predict'], ...(name === 'remote' ? { placement: 'remote' as const } : {}) };
+      loader.pushRoutes();
     }),
     unload: vi.fn(async () => {}),
     servable: () => ({ platform: name === 'local' ? 'onnx' : 'remote', apis: ['predict'], signature: undefined }),
@@ -30,13 +39,38 @@ function side(name: 'local' | 'remote', options: { bytes?: number; fails?: strin
   return loader;
 }
 
-function placed(placement: 'prefer-local' | 'prefer-remote', options: { fits?: boolean; local?: { fails?: string }; remote?: { fails?: string } } = {}) {
+function placed(placement: 'prefer-local' | 'prefer-remote', options: { fits?: boolean; localRetries?: number; local?: { fails?: string; failsOnce?: string }; remote?: { fails?: string; failsOnce?: string } } = {}) {
   const local = side('local', { bytes: 1000, ...options.local });
+  /** The budget: whether the local side fits, and the version's reservation. */
+  const budget = { fits: options.fits ?? true, reserved: undefined as number | undefined };
   const remote = side('remote', options.remote);
   let healthy = true;
-  const health = new EndpointHealth({ probe: async () => { if (!healthy) throw new Error('still down'); }, probeMs: 5, onChange: () => {} });
-  const loader = new PlacementLoader({ id: { name: 'm', version: 1 }, placement, local: local as unknown as RunnerLoader, remote: remote as unknown as RunnerLoader, health, fits: () => options.fits ?? true });
-  return { loader, local, remote, health, setHealthy: (h: boolean) => (healthy = h) };
+  /** The route the client was given at each push. */
+  const pushed: (Route | undefined)[] = [];
+  const pushRoutes = () => pushed.push(loader.currentRoute);
+  local.pushRoutes = remote.pushRoutes = pushRoutes;
+  // As RemotePlacements wires it: a healthy endpoint again retries a remote side that failed to load, then routes are pushed.
+  const health = new EndpointHealth({ probe: async () => { if (!healthy) throw new Error('still down'); }, probeMs: 5, onChange: () => { if (health.healthy) loader.endpointHealthy(); pushRoutes(); } });
+  const attached = { now: false };
+  const loader = new PlacementLoader({
+    id: { name: 'm', version: 1 },
+    placement,
+    local: local as unknown as RunnerLoader,
+    remote: remote as unknown as RunnerLoader,
+    attach: () => ((attached.now = true), health),
+    detach: () => (attached.now = false),
+    resources: {
+      fits: () => budget.fits,
+      resize: (bytes) => {
+        if (bytes > 0 && !budget.fits) return false;
+        budget.reserved = bytes;
+        return true;
+      },
+    },
+    localRetries: { max: options.localRetries ?? 0, backoffMs: 1 },
+    routesChanged: pushRoutes,
+  });
+  return { loader, local, remote, health, attached, pushed, budget, setHealthy: (h: boolean) => (healthy = h) };
 }
 
 const signal = new AbortController().signal;
@@ -71,6 +105,9 @@ describe('PlacementLoader', () => {
     expect(one.loader.describe()).toMatchObject({ provider: 'remote', placementReason: 'local: no adapter for webgpu' });
     const both = placed('prefer-local', { local: { fails: 'no adapter for webgpu' }, remote: { fails: 'endpoint 404' } });
     await expect(both.loader.load({ signal })).rejects.toThrow(/neither locally \(no adapter for webgpu\) nor remotely \(endpoint 404\)/);
+    // A failed load gets no unload(): the loader detaches itself, so nothing keeps its endpoint probed.
+    expect(both.attached.now).toBe(false);
+    both.health.close();
   });
 
   it('prefer-remote: remote while healthy; a failing endpoint moves requests local until a probe finds it ready', async () => {
@@ -88,11 +125,74 @@ describe('PlacementLoader', () => {
     health.close();
   });
 
-  it('prefer-remote: with no local side to take it, a failing endpoint is no failover', async () => {
+  it('prefer-remote: with no local side to take it, a failing endpoint is no failover, and the next requests still go remote', async () => {
     const { loader, health } = placed('prefer-remote', { local: { fails: 'corrupt model' } });
     await loader.load({ signal });
-    expect(loader.remoteFailed('offline')).toBe(false);
-    await expect(loader.route()).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining('neither locally nor remotely') });
+    expect(loader.remoteFailed('HTTP 503')).toBe(false);
+    expect(health.healthy).toBe(false);
+    expect(loader.currentRoute).toMatchObject({ placement: 'remote' });
+    expect(await loader.route()).toMatchObject({ placement: 'remote' });
+    health.close();
+  });
+
+  it('prefer-local: over the budget, one failed remote request does not make the version unroutable', async () => {
+    const { loader, health, setHealthy } = placed('prefer-local', { fits: false });
+    await loader.estimateResources();
+    await loader.load({ signal });
+    setHealthy(false);
+    expect(loader.remoteFailed('HTTP 503')).toBe(false);
+    expect(loader.currentRoute).toMatchObject({ placement: 'remote' });
+    expect(await loader.route()).toMatchObject({ placement: 'remote' });
+    health.close();
+  });
+
+  it('prefer-remote: a remote side that failed to load and loads once the endpoint is back gets the routes pushed with it', async () => {
+    const { loader, remote, health, pushed } = placed('prefer-remote', { remote: { failsOnce: 'endpoint restarting' } });
+    await loader.load({ signal });
+    expect(loader.currentRoute).toMatchObject({ runner: 'local-runner' });
+    await vi.waitFor(() => expect(remote.load).toHaveBeenCalledTimes(2));
+    await vi.waitFor(() => expect(loader.currentRoute).toMatchObject({ placement: 'remote' }));
+    // What the client follows is the last route pushed: it must be the remote one, or requests stay local for good.
+    await vi.waitFor(() => expect(pushed.at(-1)).toMatchObject({ placement: 'remote' }));
+    health.close();
+  });
+
+  it('prefer-local: over the budget, the manager\'s next load attempt checks the budget again and loads the local side when it fits', async () => {
+    const { loader, local, budget } = placed('prefer-local', { fits: false, remote: { failsOnce: 'endpoint restarting' } });
+    expect(await loader.estimateResources()).toEqual({ bytes: 0 });
+    await expect(loader.load({ signal })).rejects.toThrow(/neither locally/);
+    budget.fits = true;
+    expect(await loader.estimateResources()).toEqual({ bytes: 1000 });
+    await loader.load({ signal });
+    expect(local.load).toHaveBeenCalledTimes(1);
+    expect(loader.currentRoute).toMatchObject({ runner: 'local-runner' });
+  });
+
+  it('prefer-local: serving remotely for want of memory, it goes local once memory is freed, reserving the local bytes', async () => {
+    const { loader, budget, pushed, health } = placed('prefer-local', { fits: false });
+    await loader.estimateResources();
+    await loader.load({ signal });
+    expect(loader.currentRoute).toMatchObject({ placement: 'remote' });
+    loader.resourcesFreed();
+    expect(budget.reserved).toBeUndefined();
+    budget.fits = true;
+    loader.resourcesFreed();
+    await vi.waitFor(() => expect(loader.currentRoute).toMatchObject({ runner: 'local-runner' }));
+    expect(budget.reserved).toBe(1000);
+    expect(pushed.at(-1)).toMatchObject({ runner: 'local-runner' });
+    expect(loader.describe().placementReason).toBeUndefined();
+    health.close();
+  });
+
+  it('prefer-local: a local load that failed is tried again while the endpoint serves, and the version goes back to local', async () => {
+    const { loader, local, pushed, health } = placed('prefer-local', { localRetries: 3, local: { failsOnce: 'fetch failed' } });
+    await loader.estimateResources();
+    await loader.load({ signal });
+    expect(loader.currentRoute).toMatchObject({ placement: 'remote' });
+    await vi.waitFor(() => expect(loader.currentRoute).toMatchObject({ runner: 'local-runner' }));
+    expect(local.load).toHaveBeenCalledTimes(2);
+    expect(pushed.at(-1)).toMatchObject({ runner: 'local-runner' });
+    await loader.unload();
     health.close();
   });
 });

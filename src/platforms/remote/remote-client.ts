@@ -25,6 +25,7 @@ import {
   parseAnswer,
   readModelInfo,
   readSignature,
+  unexposedHeaderLength,
   type RemoteModelInfo,
   type RemoteWhere,
 } from './remote-protocol.js';
@@ -62,18 +63,20 @@ export class RemoteClient {
     return readModelInfo(this.#config.protocol, await this.#json(status, where, signal), where);
   }
 
-  /** The signature of `version` (undefined: unversioned), or undefined when the endpoint's has a tensor of unknown rank. */
-  async signature(version: number | undefined, signal?: AbortSignal): Promise<Signature | undefined> {
+  /** The signature of `version` (undefined: unversioned); FAILED_PRECONDITION naming a TF Serving tensor of unknown rank. */
+  async signature(version: number | undefined, signal?: AbortSignal): Promise<Signature> {
     const where = this.#where(version);
     const { metadata } = modelPaths(this.#config.protocol, this.#model, version);
     return readSignature(this.#config.protocol, await this.#json(metadata, where, signal), where);
   }
 
-  /** Resolves when the model (version) is ready; rejects with why not. */
+  /** Resolves when the model (version; any version when undefined) is ready; rejects with why not. */
   async ready(version: number | undefined, signal?: AbortSignal): Promise<void> {
     const where = this.#where(version);
     if (this.#config.protocol === 'tfserving') {
       const info = await this.info(signal);
+      // The status route answers while versions are still LOADING, or after all of them ended: not ready then.
+      if (version === undefined && info.versions.length === 0) throw new ServingError('UNAVAILABLE', `remote endpoint ${this.#root}: model "${this.#model}" has no AVAILABLE version`, { model: this.#name, data: { endpoint: this.#root, retryable: true } });
       if (version !== undefined && !info.versions.includes(version)) throw new ServingError('UNAVAILABLE', `remote endpoint ${this.#root}: model "${this.#model}" version ${version} is not AVAILABLE there (available: ${info.versions.join(', ') || 'none'})`, { model: this.#name, version, data: { endpoint: this.#root, retryable: true } });
       return;
     }
@@ -89,7 +92,10 @@ export class RemoteClient {
     const request = encodePredict(protocol, modelPaths(protocol, this.#model, version).predict, inputs, options.outputs, binary, where);
     const response = await this.#request(request.path, where, options.signal, { method: 'POST', body: request.body as BodyInit, headers: request.headers });
     const bytes = new Uint8Array(await this.#body(response, where, options.signal));
-    return decodePredict(protocol, bytes, response.headers.get(INFERENCE_HEADER_LENGTH), options.signature, options.outputs, where);
+    const headerLength = response.headers.get(INFERENCE_HEADER_LENGTH);
+    // Content-Type is always readable across origins; a binary answer without the length was hidden by CORS.
+    if (binary && headerLength === null && !/json/i.test(response.headers.get('Content-Type') ?? '')) throw unexposedHeaderLength(where);
+    return decodePredict(protocol, bytes, headerLength, options.signature, options.outputs, where);
   }
 
   /** KServe: whether the server lists the binary tensor extension (asked once; no when it has no `/v2` route; asked again after a failure). */

@@ -9,10 +9,11 @@
  *   requests are validated against it in the runner before anything is sent.
  * - `predict()` sends the inputs with the caller's signal (its cancellation and deadline) and
  *   `remote.timeoutMs`; failures are the client's typed ServingErrors.
- * - Failover (`placement: 'prefer-*'`): when the endpoint itself fails (unreachable, HTTP 5xx,
- *   its timeout, a malformed answer), the servable asks the control worker, on the placement
- *   channel, whether the model can serve elsewhere (`RemoteFailoverMessage`). The control worker
- *   marks the endpoint failing *before* it answers; if it says yes, the request is answered
+ * - Failover (`placement: 'prefer-*'`): when a request fails for any reason but its own
+ *   (INVALID_ARGUMENT) or its caller's (CANCELLED, the caller's deadline) — unreachable, HTTP
+ *   4xx/5xx, `remote.timeoutMs`, a malformed answer — the servable asks the control worker, on
+ *   the placement channel, whether the model can serve elsewhere (`RemoteFailoverMessage`); the
+ *   control worker marks the endpoint failing *before* it answers; if it says yes, the request is answered
  *   `moved` (its inputs handed back) and the client re-routes it — to the local version — so the
  *   failure costs no failed request. Otherwise the caller gets the error.
  * - With the model's `batching`, concurrent predictions are merged into one request to the
@@ -53,8 +54,12 @@ export const FAILOVER_DATA = { failover: true, retryable: true } as const;
 /** How long a failing request waits for the control worker's answer before it fails as it is. */
 const FAILOVER_ANSWER_MS = 2000;
 
-/** Codes that say the endpoint failed, not the request. */
-const ENDPOINT_FAILURES = new Set(['UNAVAILABLE', 'DATA_LOSS']);
+/**
+ * Codes of failures the local version would answer the same way: the request itself is wrong, or
+ * its caller gave up. Every other failure (unreachable, 5xx, timeout, 404, 401/403, 429, a
+ * malformed answer) is the endpoint's, and the local version may serve the request instead.
+ */
+const REQUEST_FAILURES = new Set(['INVALID_ARGUMENT', 'CANCELLED']);
 
 export const remotePlatform: PlatformModule = {
   createLoader(version: PlatformVersion) {
@@ -66,9 +71,16 @@ export const remotePlatform: PlatformModule = {
     let failover: FailoverChannel | undefined;
     return {
       estimateResources: () => ({ bytes: 0 }),
-      load: ({ signal }) => {
+      load: async ({ signal }) => {
         failover = config.channel ? new FailoverChannel(config.channel) : undefined;
-        return loadRemote(version, config, failover, signal);
+        try {
+          return await loadRemote(version, config, failover, signal);
+        } catch (error) {
+          // A failed load gets no unload(): the channel would stay open for the runner's life.
+          failover?.close();
+          failover = undefined;
+          throw error;
+        }
       },
       unload: () => failover?.close(),
     };
@@ -82,11 +94,10 @@ async function loadRemote(version: PlatformVersion, config: RemotePlatformConfig
     throw new ServingError('NOT_FOUND', `${describeServable(version.model, version.version)}: remote endpoint ${client.endpoint} does not serve version ${version.version} of model "${config.model}" (it serves: ${info.versions.join(', ') || 'none'})`, { model: version.model, version: version.version });
   }
   const addressed = info.unversioned ? undefined : version.version;
-  const signature: Signature | undefined = await client.signature(addressed, signal);
+  const signature: Signature = await client.signature(addressed, signal);
   const id = { name: version.model, version: version.version };
   let send = (inputs: Readonly<Record<string, TensorData>>, outputs: readonly string[] | undefined, signal: AbortSignal) => client.predict(addressed, inputs, { signature, signal, ...(outputs ? { outputs } : {}) });
   if (config.batching) {
-    if (!signature) throw new ServingError('FAILED_PRECONDITION', `${describeServable(id.name, id.version)}: batching needs the endpoint's signature, and ${client.endpoint} gives a tensor of unknown rank`, { model: id.name, version: id.version });
     assertBatchable(id, signature);
     // A merged request serves several callers: it runs to the end whoever of them gives up (each leaves its batch alone).
     const batching = new BatchingSession(id, config.batching, (inputs, outputs) => client.predict(addressed, inputs, { signature, ...(outputs ? { outputs } : {}) }));
@@ -94,13 +105,13 @@ async function loadRemote(version: PlatformVersion, config: RemotePlatformConfig
   }
   const facts = { provider: 'remote', endpoint: client.endpoint, protocol: config.endpoint.protocol, ...(config.model !== version.model ? { remoteModel: config.model } : {}) };
   return {
-    ...(signature ? { signature } : {}),
+    signature,
     predict: async (inputs: Readonly<Record<string, TensorData>>, { signal, outputs }) => {
       try {
         return await send(inputs, outputs, signal);
       } catch (error) {
         const failure = ServingError.from(error, { model: version.model, version: version.version });
-        if (!failover || signal.aborted || !(ENDPOINT_FAILURES.has(failure.code) || (failure.code === 'DEADLINE_EXCEEDED' && failure.data?.endpoint !== undefined))) throw failure;
+        if (!failover || signal.aborted || REQUEST_FAILURES.has(failure.code)) throw failure;
         if (!(await failover.ask(version.model, version.version, failure.message))) throw failure;
         throw new ServingError('UNAVAILABLE', `${failure.message}; the request moves to the local version`, { model: version.model, version: version.version, data: FAILOVER_DATA });
       }

@@ -8,8 +8,9 @@
  *   is unversioned and is version 1 here, addressed without `/versions/`).
  * - Signatures: TF Serving's `signature_def.serving_default` (inputs by their map key, which is
  *   what `:predict` takes), KServe's `inputs`/`outputs`. A size of -1 is a variable dimension
- *   (its name kept when the server gives one); a tensor of unknown rank leaves the signature
- *   unknown (requests are then not validated before sending).
+ *   (its name kept when the server gives one). A TF Serving tensor of unknown rank fails the load
+ *   (FAILED_PRECONDITION naming it): requests could not be validated, and TF Serving's JSON
+ *   outputs, which carry no dtype, could not be read.
  * - Predict: TF Serving in the columnar format (`{"inputs": {name: nested list}}` →
  *   `{"outputs": …}`), which holds scalars and outputs of any batch size; KServe as JSON tensors,
  *   or with the binary tensor extension when the server lists `binary_tensor_data`.
@@ -113,18 +114,18 @@ function sortDown(versions: number[]): number[] {
   return [...new Set(versions)].sort((a, b) => b - a);
 }
 
-/** The signature from TF Serving's metadata or KServe's model metadata; undefined when a tensor's rank is unknown. */
-export function readSignature(protocol: RemoteProtocol, body: unknown, where: RemoteWhere): Signature | undefined {
+/** The signature from TF Serving's metadata or KServe's model metadata; FAILED_PRECONDITION when a TF Serving tensor's rank is unknown. */
+export function readSignature(protocol: RemoteProtocol, body: unknown, where: RemoteWhere): Signature {
   if (!isJsonObject(body)) throw malformed(where, `${describeValue(body)} as the model's metadata`);
   return protocol === 'tfserving' ? tfSignature(body, where) : kserveSignature(body, where);
 }
 
-function tfSignature(body: Record<string, unknown>, where: RemoteWhere): Signature | undefined {
+function tfSignature(body: Record<string, unknown>, where: RemoteWhere): Signature {
   const defs = (body.metadata as { signature_def?: { signature_def?: unknown } } | undefined)?.signature_def?.signature_def;
   if (!isJsonObject(defs)) throw malformed(where, 'metadata without "metadata.signature_def.signature_def"');
   const def = defs.serving_default;
   if (!isJsonObject(def)) throw malformed(where, `metadata without a "serving_default" signature (signatures: ${Object.keys(defs).join(', ') || 'none'}); only serving_default is used`);
-  const specs = (map: unknown, side: string): TensorSpec[] | undefined => {
+  const specs = (map: unknown, side: string): TensorSpec[] => {
     if (!isJsonObject(map)) throw malformed(where, `a serving_default signature without "${side}"`);
     const out: TensorSpec[] = [];
     for (const [name, info] of Object.entries(map)) {
@@ -132,7 +133,7 @@ function tfSignature(body: Record<string, unknown>, where: RemoteWhere): Signatu
       const type = TF_TYPE_OF.get(String(info.dtype));
       if (!type) throw malformed(where, `${side} "${name}" of dtype ${describeValue(info.dtype)}, which has no tensor type here`);
       const shape = info.tensor_shape as { dim?: unknown; unknown_rank?: unknown } | undefined;
-      if (!isJsonObject(shape) || shape.unknown_rank === true) return undefined;
+      if (!isJsonObject(shape) || shape.unknown_rank === true) throw unknownRank(where, side === 'inputs' ? 'input' : 'output', name);
       const dims = shape.dim === undefined ? [] : shape.dim;
       if (!Array.isArray(dims)) throw malformed(where, `${side} "${name}" with a shape that is not a list of dims`);
       out.push({
@@ -148,12 +149,18 @@ function tfSignature(body: Record<string, unknown>, where: RemoteWhere): Signatu
     }
     return out;
   };
-  const inputs = specs(def.inputs, 'inputs');
-  const outputs = specs(def.outputs, 'outputs');
-  return inputs && outputs ? { inputs, outputs } : undefined;
+  return { inputs: specs(def.inputs, 'inputs'), outputs: specs(def.outputs, 'outputs') };
 }
 
-function kserveSignature(body: Record<string, unknown>, where: RemoteWhere): Signature | undefined {
+function unknownRank(where: RemoteWhere, side: 'input' | 'output', name: string): ServingError {
+  return new ServingError(
+    'FAILED_PRECONDITION',
+    `remote endpoint ${where.endpoint} (${describeWhere(where)}): ${side} "${name}" of its serving_default signature has unknown rank, which this runtime cannot serve (requests are validated against the shape, and TF Serving's JSON outputs are typed by the signature); export the SavedModel with a shape for "${name}", e.g. tf.TensorSpec([None, 16])`,
+    { model: where.model, ...(where.version !== undefined ? { version: where.version } : {}), ...(side === 'input' ? { input: name } : {}), data: { endpoint: where.endpoint, [side]: name } },
+  );
+}
+
+function kserveSignature(body: Record<string, unknown>, where: RemoteWhere): Signature {
   const specs = (list: unknown, side: string): TensorSpec[] => {
     if (list === undefined) return [];
     if (!Array.isArray(list)) throw malformed(where, `"${side}": ${describeValue(list)}`);
@@ -166,6 +173,20 @@ function kserveSignature(body: Record<string, unknown>, where: RemoteWhere): Sig
     });
   };
   return { inputs: specs(body.inputs, 'inputs'), outputs: specs(body.outputs, 'outputs') };
+}
+
+/**
+ * A binary KServe answer whose `Inference-Header-Content-Length` cannot be read: a cross-origin
+ * endpoint must expose it (CORS hides every response header not listed), or the JSON header and
+ * the tensors after it cannot be told apart. The endpoint answered well; its CORS config is the
+ * cause, so this is FAILED_PRECONDITION, not DATA_LOSS.
+ */
+export function unexposedHeaderLength(where: RemoteWhere): ServingError {
+  return new ServingError(
+    'FAILED_PRECONDITION',
+    `remote endpoint ${where.endpoint} (${describeWhere(where)}) answered with binary tensors, but its ${INFERENCE_HEADER_LENGTH} header cannot be read from this page: the endpoint must send Access-Control-Expose-Headers: ${INFERENCE_HEADER_LENGTH} (or set remote.binary: false to use JSON)`,
+    { model: where.model, ...(where.version !== undefined ? { version: where.version } : {}), data: { endpoint: where.endpoint } },
+  );
 }
 
 /** Whether KServe's `GET /v2` lists the binary tensor extension. */
@@ -284,12 +305,17 @@ function kserveOutputs(bytes: Uint8Array, headerLength: string | null, where: Re
 }
 
 /**
- * The ServingError for a non-2xx answer. The code comes from the HTTP status, as TF Serving maps
- * them (400 INVALID_ARGUMENT, 404 NOT_FOUND, 429 RESOURCE_EXHAUSTED, 499 CANCELLED, 503
- * UNAVAILABLE, 504 DEADLINE_EXCEEDED); 401/403 are FAILED_PRECONDITION (the endpoint wants
- * credentials: `remote.headers` / `remote.credentials`), 501 FAILED_PRECONDITION (it does not
- * offer that API), any other 5xx or 409 UNAVAILABLE (the endpoint's fault, not ours: retryable).
- * The endpoint's `{"error"}` message is kept, cut to 300 characters.
+ * The ServingError for a non-2xx answer. Where TF Serving's table (PROTOCOLS.md) gives one code
+ * per status, the code is that one: 400 INVALID_ARGUMENT, 404 NOT_FOUND, 429 RESOURCE_EXHAUSTED,
+ * 499 CANCELLED, 503 UNAVAILABLE, 504 DEADLINE_EXCEEDED. The others are mapped for what the
+ * caller can do about them here, not inverted from the table: 401/403 (UNAUTHENTICATED /
+ * PERMISSION_DENIED there) are FAILED_PRECONDITION — the fix is this runtime's config
+ * (`remote.headers` / `remote.credentials`), not the caller's; 501 (UNIMPLEMENTED) is
+ * FAILED_PRECONDITION — the endpoint does not offer that API; 409 (ALREADY_EXISTS, ABORTED) and
+ * 500 / other 5xx (UNKNOWN, INTERNAL, DATA_LOSS) are UNAVAILABLE — a fault on the endpoint's
+ * side, which a retry (or the local version) may get past, and which must not read as this
+ * runtime's INTERNAL or as data lost here. The endpoint's `{"error"}` message is kept, cut to
+ * 300 characters.
  */
 export function errorForStatus(status: number, text: string, where: RemoteWhere): ServingError {
   let message: string | undefined;

@@ -157,3 +157,25 @@ it('contacts no origin but the configured one: a redirect elsewhere is refused, 
     other.close();
   }
 });
+
+it('TF Serving: a model whose status lists no AVAILABLE version is not ready', async () => {
+  const status = { model_version_status: [{ version: '2', state: 'LOADING', status: { error_code: 'OK', error_message: '' } }, { version: '1', state: 'END', status: { error_code: 'OK', error_message: '' } }] };
+  const fetch = (async () => new Response(JSON.stringify(status), { status: 200 })) as unknown as typeof globalThis.fetch;
+  const client = new RemoteClient({ url: 'http://tfs.test', protocol: 'tfserving' }, 'mlp', { fetch });
+  await expect(client.ready(undefined)).rejects.toMatchObject({ code: 'UNAVAILABLE', model: 'mlp', message: expect.stringContaining('no AVAILABLE version') });
+  await expect(client.ready(2)).rejects.toMatchObject({ code: 'UNAVAILABLE', version: 2 });
+});
+
+it('KServe: a binary answer whose Inference-Header-Content-Length CORS hides names that header as the cause, not the endpoint\'s data', async () => {
+  const fetch = (async (url: string) => {
+    if (String(url).endsWith('/v2')) return new Response(JSON.stringify({ name: 'kserve', version: '1', extensions: ['binary_tensor_data'] }));
+    const header = new TextEncoder().encode('{"model_name":"mlp","outputs":[{"name":"y","datatype":"FP32","shape":[1,1],"parameters":{"binary_data_size":4}}]}');
+    const body = new Uint8Array(header.byteLength + 4);
+    body.set(header);
+    // What a page sees of a cross-origin answer that does not expose the header: Content-Type, not the length.
+    return new Response(body, { headers: { 'Content-Type': 'application/octet-stream' } });
+  }) as unknown as typeof globalThis.fetch;
+  const client = new RemoteClient({ url: 'http://kserve.test', protocol: 'kserve-v2' }, 'mlp', { fetch });
+  const error = await client.predict(1, { x: rows(1) }, { signature: undefined }).then(() => undefined, (e: unknown) => e);
+  expect(error).toMatchObject({ code: 'FAILED_PRECONDITION', model: 'mlp', version: 1, message: expect.stringContaining('Access-Control-Expose-Headers: Inference-Header-Content-Length') });
+});

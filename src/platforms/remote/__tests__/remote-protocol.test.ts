@@ -29,10 +29,11 @@ describe('TF Serving answers', () => {
     });
   });
 
-  it('leaves the signature unknown when a tensor has unknown rank', () => {
-    const metadata = { metadata: { signature_def: { signature_def: { serving_default: {
-      inputs: { x: { dtype: 'DT_FLOAT', tensor_shape: { unknown_rank: true } } }, outputs: {} } } } } };
-    expect(readSignature('tfserving', metadata, where)).toBeUndefined();
+  it('a tensor of unknown rank fails with FAILED_PRECONDITION naming it, not with every answer later read as DATA_LOSS', () => {
+    const tensor = (rank: 'known' | 'unknown') => ({ dtype: 'DT_FLOAT', tensor_shape: rank === 'known' ? { dim: [{ size: '-1', name: '' }], unknown_rank: false } : { unknown_rank: true } });
+    const metadata = (input: 'known' | 'unknown', output: 'known' | 'unknown') => ({ metadata: { signature_def: { signature_def: { serving_default: { inputs: { x: tensor(input) }, outputs: { y: tensor(output) } } } } } });
+    expect(() => readSignature('tfserving', metadata('unknown', 'known'), where)).toThrow(expect.objectContaining({ code: 'FAILED_PRECONDITION', input: 'x', message: expect.stringContaining('input "x" of its serving_default signature has unknown rank') }));
+    expect(() => readSignature('tfserving', metadata('known', 'unknown'), where)).toThrow(expect.objectContaining({ code: 'FAILED_PRECONDITION', message: expect.stringContaining('output "y"') }));
   });
 
   it('sends the columnar format and reads a bare tensor for one output, NaN and exact int64 included', () => {
