@@ -58,6 +58,8 @@ export interface PrometheusSource {
   readonly runnerRestarts?: readonly { readonly model: string; readonly version: number; readonly count: number }[];
   /** Extension: bytes held by the artifact store. */
   readonly storeBytes?: number;
+  /** Extension: predictions per model answered by its local runner or its remote endpoint (`prefer-*` and `remote` placements). */
+  readonly placements?: readonly { readonly model: string; readonly placement: 'local' | 'remote'; readonly count: number }[];
 }
 
 const REQUEST_COUNT = ':tensorflow:serving:request_count';
@@ -67,6 +69,7 @@ const WARMUP_LATENCY = ':tensorflow:serving:model_warmup_latency';
 const BATCH_SIZE = ':tensorflow:serving:batching:processed_batch_size';
 const RUNNER_RESTARTS = ':browserving:runner_restarts';
 const STORE_BYTES = ':browserving:artifact_store_bytes';
+const PLACEMENT_COUNT = ':browserving:request_count_by_placement';
 
 /** The exposition text: metrics without any sample are left out; ends with a newline. */
 export function formatPrometheus(source: PrometheusSource): string {
@@ -101,6 +104,10 @@ export function formatPrometheus(source: PrometheusSource): string {
     lines.push(`# HELP ${RUNNER_RESTARTS} Extension: times a version's runner worker ended and was replaced.`, `# TYPE ${RUNNER_RESTARTS} counter`);
     for (const s of source.runnerRestarts) lines.push(`${RUNNER_RESTARTS}${labels([['model_name', s.model], ['model_version', String(s.version)]])} ${s.count}`);
   }
+  if (source.placements?.length) {
+    lines.push(`# HELP ${PLACEMENT_COUNT} Extension: predictions answered by the model's local runner or its remote endpoint.`, `# TYPE ${PLACEMENT_COUNT} counter`);
+    for (const s of source.placements) lines.push(`${PLACEMENT_COUNT}${labels([['model_name', s.model], ['placement', s.placement]])} ${formatNumber(s.count)}`);
+  }
   if (source.storeBytes !== undefined) {
     lines.push(`# HELP ${STORE_BYTES} Extension: bytes held by the IndexedDB artifact store.`, `# TYPE ${STORE_BYTES} gauge`, `${STORE_BYTES} ${formatNumber(source.storeBytes)}`);
   }
@@ -116,7 +123,10 @@ export function prometheusSourceFromSnapshot(snapshot: MetricsSnapshot): Prometh
     requestCounts.push({ model, status: 'OK', count: metrics.requests - failed });
     for (const [code, count] of errors) requestCounts.push({ model, status: code, count });
   }
-  return { requestCounts };
+  const placements = Object.entries(snapshot.models).flatMap(([model, m]) =>
+    m.placements ? (['local', 'remote'] as const).map((placement) => ({ model, placement, count: m.placements![placement] })) : [],
+  );
+  return { requestCounts, ...(placements.length ? { placements } : {}) };
 }
 
 function histogramLines(name: string, common: readonly [string, string][], h: HistogramSnapshot): string[] {

@@ -89,6 +89,19 @@ describe('formatPrometheus', () => {
       ],
     });
   });
+
+  it('counts predictions by placement (local runner or remote endpoint) for models that have one, as an extension', () => {
+    const latency = { count: 0, meanMs: 0, p50Ms: 0, p99Ms: 0 };
+    const snapshot = {
+      models: { vad: { requests: 9, errors: {}, runs: 9, latency, placements: { local: 6, remote: 3 } }, mlp: { requests: 2, errors: {}, runs: 2, latency } },
+      runtime: { crossOriginIsolated: false, hardwareConcurrency: 1 },
+    };
+    const source = prometheusSourceFromSnapshot(snapshot);
+    expect(source.placements).toEqual([{ model: 'vad', placement: 'local', count: 6 }, { model: 'vad', placement: 'remote', count: 3 }]);
+    const parsed = parsePrometheusText(formatPrometheus(source));
+    expect(samplesOf(parsed, ':browserving:request_count_by_placement', { model_name: 'vad', placement: 'remote' })[0]!.value).toBe(3);
+    expect(samplesOf(parsed, ':browserving:request_count_by_placement', { model_name: 'mlp', placement: 'local' })).toEqual([]);
+  });
 });
 
 describe('GET /monitoring/prometheus/metrics', () => {
