@@ -4,10 +4,10 @@
  * side file), an ONNX model and a label table, with the pipeline's runner calling theirs directly.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ServingError } from '../../core/serving-error.js';
 import type { ModelConfig, ServerConfig, TensorData } from '../../protocol.js';
 import { FakeRepository } from '../../test-util/fake-repository.js';
 import { InProcessServing } from '../../test-util/in-process-serving.js';
+import { rejectionOf } from '../../test-util/rejection.js';
 import { loadOnnxModels } from '../../test-util/onnx-models.js';
 
 const onnx = await loadOnnxModels();
@@ -29,16 +29,6 @@ const CLASSIFIER = {
 const text = (value: string): Record<string, TensorData> => ({ text: { type: 'string', data: [value], dims: [1] } });
 const idsOf = (value: string) => value.split(/\s+/).map((w) => WORDS.indexOf(w.toLowerCase()));
 
-const rejectionOf = (promise: Promise<unknown>): Promise<ServingError> =>
-  promise.then(
-    () => {
-      throw new Error('the request succeeded');
-    },
-    (error: unknown) => {
-      expect(error).toBeInstanceOf(ServingError);
-      return error as ServingError;
-    },
-  );
 
 describe('pipeline platform', () => {
   let repo: FakeRepository;

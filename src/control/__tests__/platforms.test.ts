@@ -4,10 +4,10 @@
  * (the same files the browser tests import), with side files from a fetched repository.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ServingError } from '../../core/serving-error.js';
 import type { ModelConfig, ServerConfig, TensorData } from '../../protocol.js';
 import { FakeRepository } from '../../test-util/fake-repository.js';
 import { InProcessServing } from '../../test-util/in-process-serving.js';
+import { rejectionOf } from '../../test-util/rejection.js';
 import { loadOnnxModels } from '../../test-util/onnx-models.js';
 
 const onnx = await loadOnnxModels();
@@ -15,16 +15,6 @@ const platform = (name: string) => new URL(`../../../e2e/pages/platforms/${name}
 const PLATFORMS = { tokenizer: platform('tokenizer'), counter: platform('counter'), broken: platform('broken'), decoder: platform('decoder') };
 const VOCAB = JSON.stringify(['hello', 'browser', 'serving', 'world']);
 
-const rejectionOf = (promise: Promise<unknown>): Promise<ServingError> =>
-  promise.then(
-    () => {
-      throw new Error('the request succeeded');
-    },
-    (error: unknown) => {
-      expect(error).toBeInstanceOf(ServingError);
-      return error as ServingError;
-    },
-  );
 
 const n = (value: number): Record<string, TensorData> => ({ n: { type: 'int32', data: Int32Array.of(value), dims: [1] } });
 

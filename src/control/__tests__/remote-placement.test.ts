@@ -9,30 +9,16 @@ import type { ModelConfig, Route } from '../../protocol.js';
 import type { ArtifactFetcher } from '../../loaders/artifact-fetcher.js';
 import type { RunnerLoader, RunnerSupervision } from '../../loaders/runner-loader.js';
 import { REMOTE_RUNNER_GROUP, RemotePlacements } from '../remote-placement.js';
+import { fakeSupervision } from '../../test-util/fake-supervision.js';
 
 /** Runners as the control worker sees them: the remote servable loads, or fails as `remoteFails` says. */
 function supervision(options: { remoteFails?: () => boolean; groups?: (string | undefined)[] } = {}): RunnerSupervision {
   let runners = 0;
-  return {
-    host: {
-      load: async (_spec: unknown, group?: string) => {
-        options.groups?.push(group);
-        if (options.remoteFails?.()) throw new ServingError('UNAVAILABLE', 'remote endpoint http://tfs.test cannot be reached');
-        return { runner: `runner-${(runners += 1)}`, apis: ['predict'], skipped: [], warmupMs: 0 };
-      },
-      unload: async () => {},
-      routes: () => {},
-    },
-    attach: () => {},
-    detach: () => {},
-    routesChanged: () => {},
-    event: () => {},
-    loaded: () => {},
-    runtime: () => {},
-    maxRestarts: 0,
-    restartBackoffMs: 0,
-    wasm: {},
-  } as unknown as RunnerSupervision;
+  return fakeSupervision((_spec, group) => {
+    options.groups?.push(group);
+    if (options.remoteFails?.()) throw new ServingError('UNAVAILABLE', 'remote endpoint http://tfs.test cannot be reached');
+    return { runner: `runner-${(runners += 1)}` };
+  });
 }
 
 /** A local RunnerLoader as PlacementLoader uses it. */

@@ -4,23 +4,13 @@
  * AVAILABLE only with every shard, lookups fanned out and merged, a shard's failure named.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ServingError } from '../../core/serving-error.js';
 import type { ServerConfig } from '../../protocol.js';
 import { FakeRepository } from '../../test-util/fake-repository.js';
 import { InProcessServing } from '../../test-util/in-process-serving.js';
+import { rejectionOf } from '../../test-util/rejection.js';
 
 const WORDS = Array.from({ length: 2000 }, (_, i) => `word-${i.toString(36)}`);
 
-const rejectionOf = (promise: Promise<unknown>): Promise<ServingError> =>
-  promise.then(
-    () => {
-      throw new Error('the request succeeded');
-    },
-    (error: unknown) => {
-      expect(error).toBeInstanceOf(ServingError);
-      return error as ServingError;
-    },
-  );
 
 describe('a sharded table version', () => {
   let server: InProcessServing | undefined;

@@ -2,28 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { ArtifactFetcher } from '../artifact-fetcher.js';
 import { RunnerLoader, type RunnerSupervision } from '../runner-loader.js';
 import type { RunnerLoadSpec } from '../../protocol/runner.js';
+import { fakeSupervision } from '../../test-util/fake-supervision.js';
 
 /** Records the specs a RunnerLoader sends to runners. */
 function supervision(specs: RunnerLoadSpec[]): RunnerSupervision {
-  return {
-    host: {
-      load: async (spec: RunnerLoadSpec) => {
-        specs.push(spec);
-        return { runner: 'runner-1', apis: ['predict'], skipped: [], warmupMs: 0 };
-      },
-      unload: async () => {},
-      routes: () => {},
-    },
-    attach: () => {},
-    detach: () => {},
-    routesChanged: () => {},
-    event: () => {},
-    loaded: () => {},
-    runtime: () => {},
-    maxRestarts: 0,
-    restartBackoffMs: 0,
-    wasm: {},
-  } as unknown as RunnerSupervision;
+  return fakeSupervision((spec) => {
+    specs.push(spec);
+    return { runner: 'runner-1' };
+  });
 }
 
 describe('RunnerLoader', () => {
