@@ -99,26 +99,43 @@ test.describe('the dashboard', () => {
   });
 
   test('a first load from a throttled repository shows each version\'s download bar growing from the first byte to 100 %', async ({ page, request }, testInfo) => {
-    // 2.3 MB per Silero version at 200 kB/s: each download lasts about 12 s, long enough to sample it several times even when
-    // each sample (two bar screenshots) takes a second on a loaded machine.
-    await request.post('/__control/faults', { data: [1, 2].map((v) => ({ prefix: `/models/silero/${v}/`, bytesPerSecond: 200_000 })) });
+    // 2.3 MB per Silero version at 150 kB/s: each download lasts about 16 s. The layout is read in the page on every frame (a
+    // round trip from here can take a second on a loaded machine); the pixels come from screenshots taken as fast as they go.
+    await request.post('/__control/faults', { data: [1, 2].map((v) => ({ prefix: `/models/silero/${v}/`, bytesPerSecond: 150_000 })) });
+    await page.addInitScript(() => {
+      const seen: Record<string, number[]> = { 1: [], 2: [] };
+      (globalThis as unknown as { barWidths: typeof seen }).barWidths = seen;
+      const sample = (): void => {
+        for (const v of ['1', '2']) {
+          const track = document.querySelector(`#models tr[data-model="silero"][data-version="${v}"] .progress`);
+          const fill = track?.querySelector('.progress-fill');
+          const outer = track?.getBoundingClientRect().width ?? 0;
+          if (!track || outer === 0) continue;
+          const fraction = (fill?.getBoundingClientRect().width ?? 0) / outer;
+          if (seen[v]!.at(-1) !== fraction) seen[v]!.push(fraction);
+        }
+        requestAnimationFrame(sample);
+      };
+      requestAnimationFrame(sample);
+    });
     const errors = await openDashboard(page, '?autorun=0');
     const tracks = Object.fromEntries([1, 2].map((v) => [v, page.locator(`#models tr[data-model="silero"][data-version="${v}"] .progress`)]));
-    const layout: Record<number, number[]> = { 1: [], 2: [] };
     const painted: Record<number, number[]> = { 1: [], 2: [] };
     let shots = 0;
-    for (const deadline = Date.now() + 45_000; Date.now() < deadline;) {
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+      const last: number[] = [];
       for (const v of [1, 2]) {
         const fraction = await barFraction(tracks[v]!);
         if (fraction === undefined) continue;
-        layout[v]!.push(fraction);
+        last.push(fraction);
         // What is on screen, not only what the layout says: the bar's own screenshot, pixel by pixel.
         painted[v]!.push(paintedFraction(await tracks[v]!.screenshot({ animations: 'disabled' })));
       }
-      if (shots < 8 && layout[1]!.length % 4 === 1) await screenshot(page, testInfo, `download-${String(shots++).padStart(2, '0')}`, page.locator('#models-panel'));
-      if ([1, 2].every((v) => (layout[v]!.at(-1) ?? 0) > 0.995 && (painted[v]!.at(-1) ?? 0) > 0.98)) break;
+      if (shots < 8 && painted[1]!.length % 4 === 1) await screenshot(page, testInfo, `download-${String(shots++).padStart(2, '0')}`, page.locator('#models-panel'));
+      if (last.length === 2 && last.every((w) => w > 0.995) && [1, 2].every((v) => (painted[v]!.at(-1) ?? 0) > 0.98)) break;
       await page.waitForTimeout(100);
     }
+    const layout = await page.evaluate(() => (globalThis as unknown as { barWidths: Record<number, number[]> }).barWidths);
     await screenshot(page, testInfo, 'download-done', page.locator('#models-panel'));
     const widthsFile = testInfo.outputPath('bar-widths.json');
     writeFileSync(widthsFile, JSON.stringify({ layout, painted }));
@@ -126,9 +143,10 @@ test.describe('the dashboard', () => {
     for (const v of [1, 2]) {
       for (const [how, widths] of [['layout', layout[v]!], ['pixels', painted[v]!]] as const) {
         const seen = `v${v} ${how}: ${widths.map((w) => w.toFixed(2)).join(' ')}`;
-        // On the page before the download ended, moving through visible steps, never back, ending full.
+        // On the page before the download ended, moving through visible steps (every frame's layout: many; screenshots, slower
+        // on a loaded machine: a few), never back, ending full.
         expect(widths[0], seen).toBeLessThan(0.5);
-        expect(new Set(widths.filter((w) => w > 0.02 && w < 0.98).map((w) => w.toFixed(2))).size, seen).toBeGreaterThanOrEqual(3);
+        expect(new Set(widths.filter((w) => w > 0.02 && w < 0.98).map((w) => w.toFixed(2))).size, seen).toBeGreaterThanOrEqual(how === 'layout' ? 8 : 2);
         for (let i = 1; i < widths.length; i++) expect(widths[i]!, seen).toBeGreaterThanOrEqual(widths[i - 1]! - 0.02);
         expect(widths.at(-1)!, seen).toBeGreaterThan(0.98);
       }
