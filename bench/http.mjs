@@ -27,8 +27,8 @@ const SYSTEM_LABELS = {
 };
 
 /** In a fresh browser context: a page at the bench origin; `body(page)`'s result once the context is closed. */
-async function inOwnContext(page, url, body) {
-  const context = await page.context().browser().newContext();
+async function inOwnContext(browser, url, body) {
+  const context = await browser.newContext();
   try {
     const fresh = await context.newPage();
     fresh.on('pageerror', (e) => console.error('[page]', e.message));
@@ -48,7 +48,7 @@ async function inOwnContext(page, url, body) {
  * the request's way page → Service Worker → page (MessagePort) → Service Worker → page. A Service
  * Worker echoing the same POST itself, in a context of its own, gives the part any Service Worker costs.
  */
-export async function restHop(page, { quick, numThreads, url }) {
+export async function restHop(page, { quick, numThreads, url, browser }) {
   const serving = servingOptions(url, numThreads, [pinned(url, 'small-mlp', '/models/bench-mlp-small'), pinned(url, 'silero', '/models/silero')]);
   const cases = [
     { name: 'small-mlp', model: 'small-mlp', inputs: { x: { type: 'float32', dims: [1, SMALL_MLP.inputSize], data: SMALL_ROW } }, body: { instances: [SMALL_ROW] } },
@@ -60,10 +60,10 @@ export async function restHop(page, { quick, numThreads, url }) {
     },
   ];
   const options = { rounds: quick ? 3 : 12, perRound: quick ? 20 : 50, warmup: 50 };
-  const r = await inOwnContext(page, url, (fresh) => fresh.evaluate(([s, c, o]) => window.bench.restHop(s, c, o), [serving, cases, options]));
+  const r = await inOwnContext(browser, url, (fresh) => fresh.evaluate(([s, c, o]) => window.bench.restHop(s, c, o), [serving, cases, options]));
   // After, not interleaved: a Service Worker of its own needs a context of its own.
   const floor = { count: options.rounds * options.perRound, warmup: options.warmup };
-  for (const c of cases) r[c.name].echo = await inOwnContext(page, url, (fresh) => fresh.evaluate(([b, o]) => window.bench.echoFloor(b, o), [c.body, floor]));
+  for (const c of cases) r[c.name].echo = await inOwnContext(browser, url, (fresh) => fresh.evaluate(([b, o]) => window.bench.echoFloor(b, o), [c.body, floor]));
   const out = { rounds: options.rounds, perRound: options.perRound, cases: {} };
   for (const [name, { latencies, legs, echo }] of Object.entries(r)) {
     const swFloor = latencySummary(echo);
@@ -120,14 +120,14 @@ async function loadOnce(context, url) {
  * registers the Service Worker and fills the caches and the store; then `reps` repetitions of
  * each, the order alternating, each in a new page. Medians, and every sample.
  */
-export async function offlineStart(page, { quick, numThreads, url }) {
+export async function offlineStart(page, { quick, numThreads, url, browser }) {
   const reps = quick ? 2 : 7;
   const config = { serving: servingOptions(url, numThreads, [pinned(url, 'silero', '/models/silero')]), model: 'silero', inputs: SILERO_INPUTS };
   const samples = { online: [], offline: [] };
   const last = {};
   const refused = [];
   try {
-    await inOwnContext(page, url, async (fresh, context) => {
+    await inOwnContext(browser, url, async (fresh, context) => {
       // first-prediction.html reads its configuration from there (its CONFIG_KEY).
       const configure = (c) => fresh.evaluate((c) => localStorage.setItem('bench:first-prediction', JSON.stringify(c)), c);
       await configure({ ...config, serveHttp: true });

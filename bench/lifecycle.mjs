@@ -26,7 +26,7 @@ function latencySummary(latencies) {
 export async function memory(page, options) {
   // A page of its own: what earlier scenarios leave in the bench page (ORT's proxy worker, which
   // lives as long as the page) would count into "before" and flatter the ratios.
-  const fresh = await page.context().browser().newPage();
+  const fresh = await options.browser.newPage();
   fresh.on('pageerror', (e) => console.error('[page]', e.message));
   try {
     await fresh.goto(page.url());

@@ -14,7 +14,8 @@
  * scenario names, `startup`, `download`, `memory`, `swap`, `new-runner`, `rest-hop`,
  * `offline-start` — printed, nothing written: for profiling).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureDependencies, ensureLibraryBuild, main, root, say } from '../scripts/ensure.mjs';
 import { targetsOf, updateReadme } from './report.mjs';
@@ -45,16 +46,24 @@ await main(async () => {
   const { startServer, defaultMounts } = await import('../scripts/serve.mjs');
   const server = await startServer({ mounts: { ...defaultMounts(), '/ort/': join(root, 'node_modules', 'onnxruntime-web', 'dist') } });
   const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath, args: [...CHROMIUM_ARGS, '--enable-blink-features=ForceEagerMeasureMemory'] });
+  const launch = { executablePath, args: [...CHROMIUM_ARGS, '--enable-blink-features=ForceEagerMeasureMemory'] };
+  // A profile on disk, as every user has: an incognito context keeps IndexedDB and OPFS in memory, which is neither what
+  // a user's store costs nor how it scales. BENCH_INCOGNITO=1 measures the incognito case.
+  const incognito = process.env.BENCH_INCOGNITO === '1';
+  const profile = incognito ? undefined : mkdtempSync(join(tmpdir(), 'browserving-bench-'));
+  // Pages that need a context of their own (a fresh Service Worker, a page free of earlier scenarios) open in `browser`.
+  const browser = await chromium.launch(launch);
+  const context = incognito ? await browser.newContext() : await chromium.launchPersistentContext(profile, launch);
   try {
-    const page = await browser.newPage();
+    const page = await context.newPage();
     page.on('pageerror', (e) => console.error('[page]', e.message));
+    if (process.env.BENCH_CONSOLE) page.on('console', (m) => console.error('[console]', m.text()));
     await page.goto(`${server.url}/bench/`);
     await page.waitForFunction(() => window.benchReady === true);
     const runtime = await page.evaluate(() => window.bench.runtime());
     // Every system gets browserving's default thread count (ORT's own default); BENCH_THREADS overrides.
     const numThreads = Number(process.env.BENCH_THREADS ?? Math.max(1, Math.min(4, Math.ceil(runtime.hardwareConcurrency / 2))));
-    const environment = { browser: `Chromium ${browser.version()}`, ...runtime, wasmThreads: numThreads, date: new Date().toISOString(), quick };
+    const environment = { browser: `Chromium ${browser.version()}`, profile: incognito ? 'incognito' : 'on disk', ...runtime, wasmThreads: numThreads, date: new Date().toISOString(), quick };
     say(`benchmarking in ${environment.browser}, ${runtime.hardwareConcurrency} cores, crossOriginIsolated=${runtime.crossOriginIsolated}, ${numThreads} WASM threads`);
 
     const { scenarios, startup, download } = await import('./scenarios.mjs');
@@ -62,7 +71,7 @@ await main(async () => {
     const { restHop, offlineStart } = await import('./http.mjs');
     const { pipeline } = await import('./pipeline.mjs');
     const results = { environment, scenarios: {} };
-    const options = { quick, numThreads, url: server.url };
+    const options = { quick, numThreads, url: server.url, browser };
     for (const scenario of scenarios(options)) {
       if (only && !only.includes(scenario.name)) continue;
       say(`scenario ${scenario.name}`);
@@ -97,7 +106,9 @@ await main(async () => {
     for (const t of results.targets) say(`${t.met ? 'met   ' : 'MISSED'} ${t.name}: ${t.value.toFixed(2)} (target ${t.target})`);
     say('wrote bench/results/latest.json, bench/results/latest.svg and the README table');
   } finally {
+    await context.close();
     await browser.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
     await server.close();
   }
 });
