@@ -32,6 +32,8 @@ export const servingOptions = (url, numThreads, models) => ({
   executionProviders: ['wasm'],
   pollIntervalMs: 0,
   wasm: { numThreads },
+  // BENCH_STORAGE_BACKEND=indexeddb measures the store with the bytes in IndexedDB (default: the runtime's own choice, OPFS).
+  ...(process.env.BENCH_STORAGE_BACKEND ? { storage: { backend: process.env.BENCH_STORAGE_BACKEND } } : {}),
 });
 
 const modelConfig = (url, name, basePath) => ({ name, basePath: `${url}${basePath}`, modelVersionPolicy: { specific: { versions: [1] } } });
@@ -92,8 +94,9 @@ export function scenarios({ quick, numThreads, url }) {
 
 export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** Deletes every IndexedDB database of the bench origin: the next start is cold. */
+/** Deletes every IndexedDB database and the OPFS files of the bench origin: the next start is cold. */
 const clearStore = (page) => page.evaluate(async () => {
+  await (await navigator.storage.getDirectory()).removeEntry('browserving-artifacts', { recursive: true }).catch(() => undefined);
   for (const db of (await indexedDB.databases?.()) ?? []) {
     await new Promise((resolve) => {
       const request = indexedDB.deleteDatabase(db.name);

@@ -32,7 +32,7 @@ export class StoragePanel {
     const percent = quota ? Math.min(100, (100 * used) / quota) : 0;
     byId('quota-fill').style.width = `${Math.max(percent, used > 0 ? 0.5 : 0)}%`;
     replace(byId('storage-summary'),
-      h('span', {}, h('b', {}, formatBytes(usage.bytes)), ` in the store (${usage.mode === 'indexeddb' ? 'IndexedDB' : 'memory only'})`),
+      h('span', {}, h('b', {}, formatBytes(usage.bytes)), ` in the store (${usage.mode === 'opfs' ? 'OPFS files, IndexedDB records' : usage.mode === 'indexeddb' ? 'IndexedDB' : 'memory only'})`),
       h('span', {}, `origin: ${formatBytes(used)} of ${quota ? formatBytes(quota) : 'unknown quota'}${quota ? ` (${percent.toFixed(percent < 1 ? 3 : 1)} %)` : ''}`),
       h('span', { 'data-persisted': String(usage.persisted) }, `persistent: ${usage.persisted ? 'yes' : 'no (the browser may clear it under pressure)'}`),
       h('span', {}, `budget: ${usage.budgetBytes === null ? 'none (the origin quota)' : formatBytes(usage.budgetBytes)}`),

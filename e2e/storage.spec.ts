@@ -1,5 +1,6 @@
 /**
- * The offline-first artifact store in a real browser: artifacts stream into IndexedDB once and
+ * The offline-first artifact store in a real browser: artifacts stream into the store (OPFS for
+ * the bytes, IndexedDB for the records; IndexedDB alone with `backend: 'indexeddb'`) once and
  * are served from there after a reload (0 artifact bytes fetched) or with the repository gone;
  * cut downloads resume by Range; corrupt bytes are never stored or served; two tabs download a
  * file once; the byte budget evicts by LRU or refuses with the numbers; progress is monotonic.
@@ -90,7 +91,7 @@ test('cold load stores the artifact; after a reload it serves with 0 artifact by
   expect(await predictVersion(harness)).toBe(1);
   expect((await log(harness))[artifact(repo, 1)]).toMatchObject({ requests: 1, bytes: size });
   expect(await harness.evaluate(() => window.serving.storage.list())).toEqual([expect.objectContaining({ model: 'big', version: 1, bytes: size, complete: true })]);
-  expect(await harness.evaluate(() => window.serving.storage.usage())).toMatchObject({ mode: 'indexeddb', bytes: size });
+  expect(await harness.evaluate(() => window.serving.storage.usage())).toMatchObject({ mode: 'opfs', bytes: size });
 
   await harness.request.post('/__control/reset');
   await reload(harness);
@@ -99,6 +100,23 @@ test('cold load stores the artifact; after a reload it serves with 0 artifact by
   const after = await log(harness);
   expect(after[artifact(repo, 1)], 'the artifact was not requested at all').toBeUndefined();
   expect(after[`${repo.url}big/manifest.json`]?.requests).toBeGreaterThanOrEqual(1);
+});
+
+test('a version stored by IndexedDB alone (storage.backend, or an earlier build) is served from it once the bytes move to OPFS: 0 artifact bytes fetched', async ({ harness, repo }) => {
+  const size = publishBig(repo, [1]);
+  await startServing(harness, bigConfig(repo, {}, { backend: 'indexeddb' }));
+  expect(await predictVersion(harness)).toBe(1);
+  expect(await harness.evaluate(() => window.serving.storage.usage())).toMatchObject({ mode: 'indexeddb', bytes: size });
+
+  await harness.request.post('/__control/reset');
+  await reload(harness);
+  await startServing(harness, bigConfig(repo));
+  expect(await predictVersion(harness)).toBe(1);
+  expect((await log(harness))[artifact(repo, 1)], 'the artifact was not requested at all').toBeUndefined();
+  expect(await harness.evaluate(() => window.serving.storage.usage())).toMatchObject({ mode: 'opfs', bytes: size });
+  // Deleting it removes what IndexedDB held.
+  await harness.evaluate(() => window.serving.storage.delete('big', 1));
+  expect(await harness.evaluate(() => window.serving.storage.list())).toEqual([]);
 });
 
 test('a body cut mid-way resumes with Range and re-fetches at most one chunk', async ({ harness, repo }) => {
@@ -166,22 +184,24 @@ test('with segment digests, a corrupt segment is DATA_LOSS, the verified segment
 
 const MIB = 1024 * 1024;
 
-test('with 1 MiB segments, a request cut mid-segment loses that segment only, and the next load resumes at its boundary without fetching a byte twice', async ({ harness, repo }) => {
-  // Four segments: the first streams in, the others are fetched as Blobs, a request each (on a server this fast).
+test('IndexedDB alone, with 1 MiB segments: a request cut mid-segment loses that segment only, and the next load resumes at its boundary without fetching a byte twice', async ({ harness, repo }) => {
+  // Four segments: the first streams in, the others are fetched as Blobs, a request each (on a server this fast; with
+  // the bytes in IndexedDB: on OPFS every file streams).
   const bytes = largeModel({ bytes: 3.5 * MIB, seed: 5 });
   repo.writeFile('big', 1, 'model.onnx', bytes);
   repo.publish('big');
   addSegments(repo, 'big', MIB);
   // The first request is served whole, every later one cut off after 100 000 bytes; no retries.
   await faults(harness, [{ prefix: artifact(repo, 1), times: 1 }, { prefix: artifact(repo, 1), cutAfterBytes: 100_000 }]);
-  await startServing(harness, { ...bigConfig(repo, {}, { retry: { maxRetries: 0, backoffMs: 0 } }), maxLoadRetries: 0, waitForModels: false });
+  await startServing(harness, { ...bigConfig(repo, {}, { backend: 'indexeddb', retry: { maxRetries: 0, backoffMs: 0 } }), maxLoadRetries: 0, waitForModels: false });
   await expect.poll(async () => (await versionState(harness, 1))?.state, { timeout: 30_000 }).toBe('END');
   expect((await versionState(harness, 1))?.error).toMatchObject({ code: 'UNAVAILABLE', model: 'big', version: 1 });
+  expect(await harness.evaluate(() => window.serving.storage.usage())).toMatchObject({ mode: 'indexeddb' });
   expect(await harness.evaluate(() => window.serving.storage.list())).toEqual([expect.objectContaining({ version: 1, complete: false, bytes: MIB })]);
 
   await harness.request.post('/__control/reset');
   await reload(harness);
-  await startServing(harness, bigConfig(repo));
+  await startServing(harness, bigConfig(repo, {}, { backend: 'indexeddb' }));
   expect(await predictVersion(harness)).toBe(1);
   const entry = (await log(harness))[artifact(repo, 1)]!;
   expect(entry.rangeStarts[0]).toBe(MIB);
@@ -190,14 +210,14 @@ test('with 1 MiB segments, a request cut mid-segment loses that segment only, an
   expect(await harness.evaluate(() => window.serving.storage.list())).toEqual([expect.objectContaining({ version: 1, complete: true, bytes: bytes.byteLength })]);
 });
 
-test('with 1 MiB segments, a corrupt segment is DATA_LOSS naming model, version, file and segment, and only the segments before it are stored', async ({ harness, repo }) => {
+test('IndexedDB alone, with 1 MiB segments: a corrupt segment is DATA_LOSS naming model, version, file and segment, and only the segments before it are stored', async ({ harness, repo }) => {
   const bytes = largeModel({ bytes: 3.5 * MIB, seed: 6 });
   repo.writeFile('big', 1, 'model.onnx', bytes);
   repo.publish('big');
   addSegments(repo, 'big', MIB);
   // The first request is served whole; every later one starts with a flipped byte.
   await faults(harness, [{ prefix: artifact(repo, 1), times: 1 }, { prefix: artifact(repo, 1), corrupt: true }]);
-  await startServing(harness, { ...bigConfig(repo), maxLoadRetries: 0, waitForModels: false });
+  await startServing(harness, { ...bigConfig(repo, {}, { backend: 'indexeddb' }), maxLoadRetries: 0, waitForModels: false });
   await expect.poll(async () => (await versionState(harness, 1))?.state, { timeout: 30_000 }).toBe('END');
   const error = (await versionState(harness, 1))?.error;
   expect(error).toMatchObject({ code: 'DATA_LOSS', model: 'big', version: 1, data: { segment: 1 } });

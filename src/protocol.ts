@@ -215,6 +215,12 @@ export interface ServerOptions {
 export interface StorageOptions {
   /** Keep artifacts in IndexedDB. When false, or when IndexedDB is unavailable, every load downloads (memory-only mode). @defaultValue true */
   readonly enabled?: boolean;
+  /**
+   * Where model files' bytes are kept: `opfs`, the Origin Private File System (written from the
+   * worker with no copy per chunk; records stay in IndexedDB), or `indexeddb`. `auto` takes OPFS
+   * where the browser offers sync access handles, else IndexedDB. @defaultValue 'auto'
+   */
+  readonly backend?: 'auto' | 'opfs' | 'indexeddb';
   /** Bytes per stored chunk: a cut download resumes from the last whole chunk. At least 64 KiB. @defaultValue 4 MiB */
   readonly chunkBytes?: number;
   /** Bytes the store may hold; least recently used versions that are neither aspired nor serving are evicted to make room. @defaultValue no limit but the origin's quota */
@@ -426,8 +432,8 @@ export interface StoredVersion {
 }
 
 export interface StorageUsage {
-  /** `memory`: nothing survives the worker (IndexedDB unavailable, or `storage.enabled: false`). */
-  readonly mode: 'indexeddb' | 'memory';
+  /** `opfs`: files in the Origin Private File System, records in IndexedDB; `indexeddb`: both in IndexedDB; `memory`: nothing survives the worker (IndexedDB unavailable, or `storage.enabled: false`). */
+  readonly mode: 'opfs' | 'indexeddb' | 'memory';
   /** Bytes the store holds. */
   readonly bytes: number;
   /** `storage.budgetBytes`, or null without one. */

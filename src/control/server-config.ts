@@ -99,6 +99,7 @@ function validateStorageOptions(storage: StorageOptions): void {
   };
   if (typeof storage !== 'object' || storage === null) fail(`storage must be an object, got ${describeValue(storage)}`);
   if (storage.enabled !== undefined && typeof storage.enabled !== 'boolean') fail(`storage.enabled must be a boolean, got ${describeValue(storage.enabled)}`);
+  if (storage.backend !== undefined && !['auto', 'opfs', 'indexeddb'].includes(storage.backend)) fail(`storage.backend must be "auto", "opfs" or "indexeddb", got ${describeValue(storage.backend)}`);
   if (storage.persist !== undefined && typeof storage.persist !== 'boolean') fail(`storage.persist must be a boolean, got ${describeValue(storage.persist)}`);
   if (storage.chunkBytes !== undefined && !(Number.isSafeInteger(storage.chunkBytes) && storage.chunkBytes >= MIN_CHUNK_BYTES)) {
     fail(`storage.chunkBytes must be an integer ≥ ${MIN_CHUNK_BYTES}, got ${describeValue(storage.chunkBytes)}`);

@@ -3,7 +3,9 @@
  * ArtifactFetcher loaders read through, the manifest cache the repository source falls back
  * on, download progress events, and the `list` / `delete` / `usage` the client exposes.
  *
- * It opens IndexedDB when it can; when it cannot (no IndexedDB, private mode, an upgrade
+ * File bytes go to the Origin Private File System where the browser offers sync access handles
+ * (opfs-artifact-store.ts says why), with their records in IndexedDB; elsewhere, or with
+ * `storage.backend: 'indexeddb'`, to IndexedDB as well. It opens IndexedDB when it can; when it cannot (no IndexedDB, private mode, an upgrade
  * blocked by another tab) or later loses it (another tab opened a newer schema), it goes on in
  * memory-only mode with a console warning — downloads still work, nothing is kept.
  */
@@ -18,6 +20,7 @@ import { DownloadProgressTracker } from './download-progress.js';
 import { withFileLock } from './file-lock.js';
 import { IdbArtifactStore } from './idb-artifact-store.js';
 import { MemoryArtifactStore } from './memory-artifact-store.js';
+import { OpfsArtifactStore, opfsAvailable } from './opfs-artifact-store.js';
 import { StorageBudget, type StorageEstimateLike } from './storage-budget.js';
 import { StoringArtifactFetcher } from './storing-artifact-fetcher.js';
 import { describeValue } from '../core/describe-value.js';
@@ -36,15 +39,16 @@ export interface ArtifactStorageDependencies {
 export class ArtifactStorage extends Subscribable<DownloadProgress> implements ManifestCache {
   /** Loaders read every file through this. */
   readonly fetcher: ArtifactFetcher;
-  readonly #idb: IdbArtifactStore | undefined;
+  /** OPFS with IndexedDB records, or IndexedDB alone; undefined in memory-only mode. */
+  readonly #persistent: OpfsArtifactStore | IdbArtifactStore | undefined;
   readonly #memory = new MemoryArtifactStore();
   readonly #budget: StorageBudget;
   readonly #warn: (message: string) => void;
   #warning: string | undefined;
 
-  private constructor(idb: IdbArtifactStore | undefined, warning: string | undefined, options: StorageOptions, deps: ArtifactStorageDependencies) {
+  private constructor(persistent: OpfsArtifactStore | IdbArtifactStore | undefined, warning: string | undefined, options: StorageOptions, deps: ArtifactStorageDependencies) {
     super();
-    this.#idb = idb;
+    this.#persistent = persistent;
     this.#warning = warning;
     this.#warn = deps.warn ?? ((message) => console.warn(message));
     this.#budget = new StorageBudget({ ...(options.budgetBytes !== undefined ? { budgetBytes: options.budgetBytes } : {}), ...(deps.estimate ? { estimate: deps.estimate } : {}) });
@@ -65,7 +69,7 @@ export class ArtifactStorage extends Subscribable<DownloadProgress> implements M
     let storage: ArtifactStorage | undefined;
     try {
       const idb = await IdbArtifactStore.open({ onSuperseded: () => storage && storage.#superseded() });
-      storage = new ArtifactStorage(idb, undefined, options, deps);
+      storage = new ArtifactStorage(await withFileBytes(idb, options, warn), undefined, options, deps);
     } catch (error) {
       const warning = `browserving: IndexedDB is unavailable (${(error as Error).message}); running in memory-only mode: models are downloaded on every page load and nothing is available offline`;
       warn(warning);
@@ -74,7 +78,7 @@ export class ArtifactStorage extends Subscribable<DownloadProgress> implements M
     return storage;
   }
 
-  get mode(): 'indexeddb' | 'memory' {
+  get mode(): 'opfs' | 'indexeddb' | 'memory' {
     return this.#store().mode;
   }
 
@@ -147,15 +151,31 @@ export class ArtifactStorage extends Subscribable<DownloadProgress> implements M
   }
 
   close(): void {
-    this.#idb?.close();
+    this.#persistent?.close();
   }
 
   #store(): ArtifactStore {
-    return this.#idb && !this.#idb.superseded ? this.#idb : this.#memory;
+    return this.#persistent && !this.#persistent.superseded ? this.#persistent : this.#memory;
   }
 
   #superseded(): void {
     this.#warning = 'browserving: another tab opened a newer artifact database; this tab closed its connection and runs in memory-only mode until reloaded';
     this.#warn(this.#warning);
+  }
+}
+
+/**
+ * Where file bytes go: OPFS beside the records (`backend` 'opfs', the default where sync access
+ * handles exist), or IndexedDB with them ('indexeddb', or where OPFS cannot be opened — with a
+ * warning when 'opfs' was asked for).
+ */
+async function withFileBytes(idb: IdbArtifactStore, options: StorageOptions, warn: (message: string) => void): Promise<OpfsArtifactStore | IdbArtifactStore> {
+  const backend = options.backend ?? 'auto';
+  if (backend === 'indexeddb' || (backend === 'auto' && !opfsAvailable())) return idb;
+  try {
+    return await OpfsArtifactStore.open(idb);
+  } catch (error) {
+    if (backend === 'opfs') warn(`browserving: storage.backend is 'opfs' but the Origin Private File System cannot be used here (${(error as Error).message}); model files are stored in IndexedDB`);
+    return idb;
   }
 }

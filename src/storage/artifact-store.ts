@@ -12,8 +12,10 @@
  *   and deletes the file when it does not match its manifest entry.
  * - Native `DOMException`s (e.g. `QuotaExceededError`) pass through unchanged.
  *
- * Two implementations: IndexedDB (`IdbArtifactStore`) and memory (`MemoryArtifactStore`, for
- * when IndexedDB is unavailable; it keeps nothing beyond the worker's life).
+ * Three implementations: the Origin Private File System for bytes with IndexedDB for records
+ * (`OpfsArtifactStore`, where the browser has it), IndexedDB alone (`IdbArtifactStore`), and
+ * memory (`MemoryArtifactStore`, for when IndexedDB is unavailable; it keeps nothing beyond the
+ * worker's life).
  */
 import type { StoredVersion } from '../protocol.js';
 import type { ManifestFile } from '../sources/manifest.js';
@@ -36,10 +38,12 @@ export interface StoredFile extends FileKey {
   readonly chunks: number;
   readonly storedBytes: number;
   readonly complete: boolean;
+  /** Where the bytes are: `opfs` (OpfsArtifactStore), else in the store that holds the record. */
+  readonly bytes?: 'opfs';
 }
 
 export interface ArtifactStore {
-  readonly mode: 'indexeddb' | 'memory';
+  readonly mode: 'opfs' | 'indexeddb' | 'memory';
   /** The record of one file, or undefined when nothing of it is stored. */
   file(key: FileKey): Promise<StoredFile | undefined>;
   /** Starts (or restarts) a file: drops every chunk stored for it and writes `record`. */

@@ -138,6 +138,11 @@ export class IdbArtifactStore implements ArtifactStore {
     await tx.done;
   }
 
+  /** Writes a file's record alone (OpfsArtifactStore keeps the bytes elsewhere). */
+  async putRecord(record: StoredFile): Promise<void> {
+    await this.#db.put('files', record, [record.model, record.version, record.path]);
+  }
+
   async readFile(key: FileKey, into?: Uint8Array): Promise<Uint8Array> {
     const tx = this.#db.transaction(['files', 'chunks'], 'readonly');
     const record = await tx.objectStore('files').get([key.model, key.version, key.path]);

@@ -1,6 +1,6 @@
 import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ServingError } from '../../core/serving-error.js';
 import { sha256Hex } from '../../loaders/artifact-fetcher.js';
 import { FakeArtifactServer } from '../../test-util/fake-artifact-server.js';
@@ -123,6 +123,38 @@ describe('downloadArtifact', () => {
       expect(record).toMatchObject({ complete: true, chunkBytes: SEGMENT, chunks: 3, storedBytes: bytes.byteLength });
       expect(into).toEqual(bytes);
       expect(await store.readFile(key)).toEqual(bytes);
+    });
+
+    it('filling `into`, the body is read to its end while the store is still committing: the network never waits for the store', async () => {
+      const big = randomBytes(8 * SEGMENT, 11);
+      server.put(URL_, big);
+      file = { path: 'model.onnx', size: big.byteLength, sha256: await sha256Hex(big), segments: { bytes: SEGMENT, sha256: await digests(big) } } as typeof file;
+      into = new Uint8Array(big.byteLength);
+      let open!: () => void;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      let committed = 0;
+      // The store, with every putChunk held until the gate opens.
+      const slow = new Proxy(store, {
+        get: (target, name) => {
+          if (name === 'putChunk') {
+            return async (...args: Parameters<ArtifactStore['putChunk']>) => {
+              await gate;
+              await target.putChunk(...args);
+              committed += 1;
+            };
+          }
+          const value = Reflect.get(target, name) as unknown;
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const done = downloadArtifact({ store: slow, key, url: URL_, file, chunkBytes: CHUNK, retry: { maxRetries: 0, backoffMs: 0 }, fetch: server.fetch, where: 'test file', into });
+      await vi.waitFor(() => expect(server.bytesSent(URL_)).toBe(big.byteLength));
+      expect(committed).toBe(0);
+      open();
+      expect(await done).toMatchObject({ complete: true, chunks: 8 });
+      expect(committed).toBe(8);
+      expect(into).toEqual(big);
+      expect(await store.readFile(key)).toEqual(big);
     });
 
     it('a corrupt segment mid-download is DATA_LOSS naming it; the segments before it stay stored, it does not', async () => {
