@@ -159,120 +159,118 @@ test.describe('the dashboard', () => {
     expect(errors).toEqual([]);
   });
 
-  test('the event log has every version\'s START, LOADING and AVAILABLE from start-up, and its download', async ({ page }, testInfo) => {
+  // One dashboard for both (each start costs ~30 s of two cores): what start-up logged, then the runtime and storage panels.
+  test('the event log has every version\'s START, LOADING and AVAILABLE from start-up, and its download; runtime and storage: provider and fallback reason per version, runner workers, bytes per stored version, delete', async ({ page }, testInfo) => {
     const errors = await openDashboard(page, '?autorun=0');
     await ready(page);
-    for (const [model, version] of [['silero', 1], ['silero', 2], ['mlp', 1], ['vocab', 1]] as const) {
-      const states = await page.locator(`#event-log li[data-kind="state"][data-model="${model}"][data-version="${version}"]`).evaluateAll((lis) => lis.map((li) => li.getAttribute('data-state')));
-      expect(states, `${model} v${version}`).toEqual(['START', 'LOADING', 'AVAILABLE']);
-      const downloads = await page.locator(`#event-log li[data-kind="download"][data-model="${model}"][data-version="${version}"]`).evaluateAll((lis) => lis.map((li) => li.getAttribute('data-state')));
-      expect(downloads, `${model} v${version} download`).toEqual(['queued', 'downloading', 'cached']);
-    }
-    // START came before the control worker's start-up resolved: the log really begins at the beginning.
-    const order = await page.locator('#event-log li').evaluateAll((lis) => lis.map((li) => `${li.getAttribute('data-kind')} ${li.textContent}`));
-    expect(order.findIndex((e) => e.startsWith('state') && e.includes('START'))).toBeLessThan(order.findIndex((e) => e.includes('the control worker is up')));
-    await screenshot(page, testInfo, 'event-log', page.locator('#events-panel'));
-    expect(errors).toEqual([]);
-  });
-
-  test('the speech sample gives VAD probabilities above 0.5 during speech and below 0.2 in silence, on both Silero versions', async ({ page, request }, testInfo) => {
-    const { segments, source } = (await (await request.get('/models/samples/speech.json')).json()) as { segments: Segment[]; source: string };
-    const errors = await openDashboard(page);
-    await ready(page);
-    const check = (run: VadRun) => {
-      for (const segment of segments) {
-        if (segment.kind === 'speech') {
-          const frames = run.frames.filter((f) => f.x * 1000 >= segment.startMs && f.x * 1000 <= segment.endMs);
-          const above = frames.filter((f) => f.y > 0.5).length / frames.length;
-          expect(above, `v${run.version} (${source}): share of frames above 0.5 in speech at ${segment.startMs} ms`).toBeGreaterThanOrEqual(0.9);
-        } else {
-          // Silero holds its decision ~100-200 ms after speech ends (its hangover): silence is judged after 250 ms.
-          const from = segment.startMs === 0 ? 0 : segment.startMs + 250;
-          const frames = run.frames.filter((f) => f.x * 1000 - 16 >= from && f.x * 1000 + 16 <= segment.endMs);
-          expect(frames.length).toBeGreaterThan(10);
-          expect(Math.max(...frames.map((f) => f.y)), `v${run.version} (${source}): highest probability in silence at ${segment.startMs} ms`).toBeLessThan(0.2);
-        }
+    await test.step('the event log', async () => {
+      for (const [model, version] of [['silero', 1], ['silero', 2], ['mlp', 1], ['vocab', 1]] as const) {
+        const states = await page.locator(`#event-log li[data-kind="state"][data-model="${model}"][data-version="${version}"]`).evaluateAll((lis) => lis.map((li) => li.getAttribute('data-state')));
+        expect(states, `${model} v${version}`).toEqual(['START', 'LOADING', 'AVAILABLE']);
+        const downloads = await page.locator(`#event-log li[data-kind="download"][data-model="${model}"][data-version="${version}"]`).evaluateAll((lis) => lis.map((li) => li.getAttribute('data-state')));
+        expect(downloads, `${model} v${version} download`).toEqual(['queued', 'downloading', 'cached']);
       }
-    };
-    // The run at start-up used the page's default, label stable (v1).
-    const stable = (await page.evaluate(() => (window as unknown as { dashboard: { lastVadRun(): VadRun } }).dashboard.lastVadRun()));
-    expect(stable.version).toBe(1);
-    check(stable);
-    await expect(page.locator('#vad-chart polyline[data-series="probability"]')).toHaveAttribute('points', new RegExp(`^(\\S+ ){${stable.frames.length - 1}}\\S+$`));
-    await screenshot(page, testInfo, 'vad-stable', page.locator('#vad-panel'));
+      // START came before the control worker's start-up resolved: the log really begins at the beginning.
+      const order = await page.locator('#event-log li').evaluateAll((lis) => lis.map((li) => `${li.getAttribute('data-kind')} ${li.textContent}`));
+      expect(order.findIndex((e) => e.startsWith('state') && e.includes('START'))).toBeLessThan(order.findIndex((e) => e.includes('the control worker is up')));
+      await screenshot(page, testInfo, 'event-log', page.locator('#events-panel'));
+    });
+    await test.step('runtime and storage', async () => {
+      const providers = page.locator('#providers-table');
+      for (const v of [1, 2]) {
+        const row = providers.locator(`tr[data-model="silero"][data-version="${v}"]`);
+        await expect(row).toContainText(/wasm|webgpu/);
+        // Without a WebGPU adapter (the wasm project), the reason WebGPU was skipped is shown.
+        if ((await row.textContent())!.includes('wasm')) await expect(row.locator('.fallback')).toContainText('webgpu');
+      }
+      // Silero v1 and v2, the MLP, and the vocabulary table (tables run in a WASM-only runner of their own).
+      await expect(page.locator('#runners-table tbody tr')).toHaveCount(4);
+      await expect(page.locator('#runtime-facts [data-fact="cross-origin isolated"]')).toContainText('yes');
+      await expect(page.locator('#runtime-facts [data-fact="onnxruntime-web"]')).toHaveText(/^\d+\.\d+/);
+      // A runner killed from the panel: the log, the runtime table and the version's timeline say so; it keeps serving.
+      await page.locator('#runners-table tbody tr', { hasText: '"mlp"@1' }).getByRole('button', { name: 'Terminate' }).click();
+      await expect(page.locator('#event-log li[data-kind="runner"][data-model="mlp"][data-state="restarted"]')).toHaveCount(1);
+      await expect(providers.locator('tr[data-model="mlp"]')).toContainText('1 restart');
+      await expect(page.locator('#models tr[data-model="mlp"] .runner-mark')).toHaveCount(1);
+      await expect(page.locator('#models tr[data-model="mlp"] .timeline-text')).toContainText('runner replaced 1×');
+      await expect(page.locator('#runners-table tbody tr')).toHaveCount(4);
 
-    await page.selectOption('#vad-target', 'label:canary');
-    await page.click('#run-sample');
-    await expect(page.locator('#vad-panel')).toHaveAttribute('data-version', '2');
-    const canary = await page.evaluate(() => (window as unknown as { dashboard: { lastVadRun(): VadRun } }).dashboard.lastVadRun());
-    check(canary);
-    await expect(page.locator('#vad-summary')).toContainText('silero v2');
-    await screenshot(page, testInfo, 'vad-canary', page.locator('#vad-panel'));
+      const stored = page.locator('#storage-table tr[data-model="silero"][data-version="1"]');
+      await expect(stored).toContainText('2.33 MB');
+      await expect(page.locator('#storage-summary')).toContainText('persistent:');
+      await screenshot(page, testInfo, 'runtime-storage', page.locator('main'));
+      await stored.getByRole('button', { name: 'Delete' }).click();
+      await expect(stored).toHaveCount(0);
+      await expect(page.locator('#storage-table tr[data-model="silero"][data-version="2"]')).toHaveCount(1);
+      // Deleted from the store, still serving.
+      await expect(page.locator('#models tr[data-model="silero"][data-version="1"]')).toHaveAttribute('data-state', 'AVAILABLE');
+      await page.click('#lookup');
+      await expect(page.locator('#lookup-out')).toContainText('serving→3');
+    });
     expect(errors).toEqual([]);
   });
 
-  test('the latency chart has p50/p99 points, and the counters count requests and errors by code', async ({ page }, testInfo) => {
+  // One dashboard for both: the sample's VAD runs at start-up and on the canary, then the latency chart and counters they fed.
+  test('the speech sample gives VAD probabilities above 0.5 during speech and below 0.2 in silence, on both Silero versions; the latency chart has p50/p99 points, and the counters count requests and errors by code', async ({ page, request }, testInfo) => {
     const errors = await openDashboard(page);
     await ready(page);
-    const p50 = page.locator('#latency-chart polyline[data-series="p50"]');
-    const p99 = page.locator('#latency-chart polyline[data-series="p99"]');
-    await expect.poll(async () => ((await p50.getAttribute('points')) ?? '').split(' ').filter(Boolean).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
-    const viewBox = (await page.locator('#latency-chart').getAttribute('viewBox'))!.split(' ').map(Number);
-    const parse = async (line: Locator) => ((await line.getAttribute('points')) ?? '').split(' ').map((pt) => pt.split(',').map(Number) as [number, number]);
-    const [low, high] = [await parse(p50), await parse(p99)];
-    for (const [x, y] of [...low, ...high]) {
-      expect(x).toBeGreaterThanOrEqual(0);
-      expect(x).toBeLessThanOrEqual(viewBox[2]!);
-      expect(y).toBeGreaterThanOrEqual(0);
-      expect(y).toBeLessThanOrEqual(viewBox[3]!);
-    }
-    // SVG y grows downwards: p99 ≥ p50 is drawn at or above it.
-    expect(high.at(-1)![1]).toBeLessThanOrEqual(low.at(-1)![1]);
-    const silero = page.locator('#metrics-table tr[data-model="silero"]');
-    // The speech sample's frames at start-up were requests.
-    expect(Number(await silero.locator('td').nth(1).textContent())).toBeGreaterThanOrEqual(250);
+    await test.step('VAD on the speech sample', async () => {
+      const { segments, source } = (await (await request.get('/models/samples/speech.json')).json()) as { segments: Segment[]; source: string };
+      const check = (run: VadRun) => {
+        for (const segment of segments) {
+          if (segment.kind === 'speech') {
+            const frames = run.frames.filter((f) => f.x * 1000 >= segment.startMs && f.x * 1000 <= segment.endMs);
+            const above = frames.filter((f) => f.y > 0.5).length / frames.length;
+            expect(above, `v${run.version} (${source}): share of frames above 0.5 in speech at ${segment.startMs} ms`).toBeGreaterThanOrEqual(0.9);
+          } else {
+            // Silero holds its decision ~100-200 ms after speech ends (its hangover): silence is judged after 250 ms.
+            const from = segment.startMs === 0 ? 0 : segment.startMs + 250;
+            const frames = run.frames.filter((f) => f.x * 1000 - 16 >= from && f.x * 1000 + 16 <= segment.endMs);
+            expect(frames.length).toBeGreaterThan(10);
+            expect(Math.max(...frames.map((f) => f.y)), `v${run.version} (${source}): highest probability in silence at ${segment.startMs} ms`).toBeLessThan(0.2);
+          }
+        }
+      };
+      // The run at start-up used the page's default, label stable (v1).
+      const stable = (await page.evaluate(() => (window as unknown as { dashboard: { lastVadRun(): VadRun } }).dashboard.lastVadRun()));
+      expect(stable.version).toBe(1);
+      check(stable);
+      await expect(page.locator('#vad-chart polyline[data-series="probability"]')).toHaveAttribute('points', new RegExp(`^(\\S+ ){${stable.frames.length - 1}}\\S+$`));
+      await screenshot(page, testInfo, 'vad-stable', page.locator('#vad-panel'));
 
-    await page.click('#bad-request');
-    await page.click('#bad-request');
-    await expect(silero.locator('[data-code="NOT_FOUND"]')).toHaveText('NOT_FOUND 1');
-    await expect(silero.locator('[data-code="INVALID_ARGUMENT"]')).toHaveText('INVALID_ARGUMENT 1');
-    await screenshot(page, testInfo, 'latency', page.locator('#latency-panel'));
-    expect(errors).toEqual([]);
-  });
+      await page.selectOption('#vad-target', 'label:canary');
+      await page.click('#run-sample');
+      await expect(page.locator('#vad-panel')).toHaveAttribute('data-version', '2');
+      const canary = await page.evaluate(() => (window as unknown as { dashboard: { lastVadRun(): VadRun } }).dashboard.lastVadRun());
+      check(canary);
+      await expect(page.locator('#vad-summary')).toContainText('silero v2');
+      await screenshot(page, testInfo, 'vad-canary', page.locator('#vad-panel'));
+    });
+    await test.step('latency chart and counters', async () => {
+      const p50 = page.locator('#latency-chart polyline[data-series="p50"]');
+      const p99 = page.locator('#latency-chart polyline[data-series="p99"]');
+      await expect.poll(async () => ((await p50.getAttribute('points')) ?? '').split(' ').filter(Boolean).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+      const viewBox = (await page.locator('#latency-chart').getAttribute('viewBox'))!.split(' ').map(Number);
+      const parse = async (line: Locator) => ((await line.getAttribute('points')) ?? '').split(' ').map((pt) => pt.split(',').map(Number) as [number, number]);
+      const [low, high] = [await parse(p50), await parse(p99)];
+      for (const [x, y] of [...low, ...high]) {
+        expect(x).toBeGreaterThanOrEqual(0);
+        expect(x).toBeLessThanOrEqual(viewBox[2]!);
+        expect(y).toBeGreaterThanOrEqual(0);
+        expect(y).toBeLessThanOrEqual(viewBox[3]!);
+      }
+      // SVG y grows downwards: p99 ≥ p50 is drawn at or above it.
+      expect(high.at(-1)![1]).toBeLessThanOrEqual(low.at(-1)![1]);
+      const silero = page.locator('#metrics-table tr[data-model="silero"]');
+      // The speech sample's frames at start-up were requests.
+      expect(Number(await silero.locator('td').nth(1).textContent())).toBeGreaterThanOrEqual(250);
 
-  test('runtime and storage: provider and fallback reason per version, runner workers, bytes per stored version, delete', async ({ page }, testInfo) => {
-    const errors = await openDashboard(page, '?autorun=0');
-    await ready(page);
-    const providers = page.locator('#providers-table');
-    for (const v of [1, 2]) {
-      const row = providers.locator(`tr[data-model="silero"][data-version="${v}"]`);
-      await expect(row).toContainText(/wasm|webgpu/);
-      // Without a WebGPU adapter (the wasm project), the reason WebGPU was skipped is shown.
-      if ((await row.textContent())!.includes('wasm')) await expect(row.locator('.fallback')).toContainText('webgpu');
-    }
-    // Silero v1 and v2, the MLP, and the vocabulary table (tables run in a WASM-only runner of their own).
-    await expect(page.locator('#runners-table tbody tr')).toHaveCount(4);
-    await expect(page.locator('#runtime-facts [data-fact="cross-origin isolated"]')).toContainText('yes');
-    await expect(page.locator('#runtime-facts [data-fact="onnxruntime-web"]')).toHaveText(/^\d+\.\d+/);
-    // A runner killed from the panel: the log, the runtime table and the version's timeline say so; it keeps serving.
-    await page.locator('#runners-table tbody tr', { hasText: '"mlp"@1' }).getByRole('button', { name: 'Terminate' }).click();
-    await expect(page.locator('#event-log li[data-kind="runner"][data-model="mlp"][data-state="restarted"]')).toHaveCount(1);
-    await expect(providers.locator('tr[data-model="mlp"]')).toContainText('1 restart');
-    await expect(page.locator('#models tr[data-model="mlp"] .runner-mark')).toHaveCount(1);
-    await expect(page.locator('#models tr[data-model="mlp"] .timeline-text')).toContainText('runner replaced 1×');
-    await expect(page.locator('#runners-table tbody tr')).toHaveCount(4);
-
-    const stored = page.locator('#storage-table tr[data-model="silero"][data-version="1"]');
-    await expect(stored).toContainText('2.33 MB');
-    await expect(page.locator('#storage-summary')).toContainText('persistent:');
-    await screenshot(page, testInfo, 'runtime-storage', page.locator('main'));
-    await stored.getByRole('button', { name: 'Delete' }).click();
-    await expect(stored).toHaveCount(0);
-    await expect(page.locator('#storage-table tr[data-model="silero"][data-version="2"]')).toHaveCount(1);
-    // Deleted from the store, still serving.
-    await expect(page.locator('#models tr[data-model="silero"][data-version="1"]')).toHaveAttribute('data-state', 'AVAILABLE');
-    await page.click('#lookup');
-    await expect(page.locator('#lookup-out')).toContainText('serving→3');
+      await page.click('#bad-request');
+      await page.click('#bad-request');
+      await expect(silero.locator('[data-code="NOT_FOUND"]')).toHaveText('NOT_FOUND 1');
+      await expect(silero.locator('[data-code="INVALID_ARGUMENT"]')).toHaveText('INVALID_ARGUMENT 1');
+      await screenshot(page, testInfo, 'latency', page.locator('#latency-panel'));
+    });
     expect(errors).toEqual([]);
   });
 
