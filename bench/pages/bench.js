@@ -80,6 +80,7 @@ window.bench = {
     const t0 = performance.now();
     let firstAt;
     let cachedAt;
+    window.benchDownloadCached = false;
     const b = new Browserving();
     await b.start({
       ...serving,
@@ -88,7 +89,10 @@ window.bench = {
         if (event.type !== 'download') return;
         firstAt ??= performance.now();
         // A version-level progress event (no `file`) in state `cached`: every file is in the store.
-        if (event.progress.state === 'cached' && event.progress.file === undefined) cachedAt ??= performance.now();
+        if (event.progress.state === 'cached' && event.progress.file === undefined) {
+          cachedAt ??= performance.now();
+          window.benchDownloadCached = true;
+        }
       },
     });
     await b.serving.waitForModels();
@@ -105,8 +109,11 @@ window.bench = {
     return { ms: performance.now() - t0, bytes: buffer.byteLength };
   },
 
-  /** One measurement of the page's and its workers' memory (the store downloads in a worker: a figure without one is the page's heap alone). */
-  memory: () => leastMemory(1),
+  /** One measurement of the page's and its workers' memory (the store downloads in a worker: a figure without one is the page's heap alone); `downloadDone`: the download of storeDownload() had ended when it returned. */
+  memory: async () => {
+    const m = await leastMemory(1);
+    return m && { ...m, downloadDone: window.benchDownloadCached === true };
+  },
 
   memoryAcrossLoad,
   rawMemory,
