@@ -204,9 +204,10 @@ async function fetchRemainder(options: DownloadOptions, start: StoredFile, now: 
   };
   let pending = chunkAt(offset);
   let filled = 0;
-  // Commits run while the next chunks stream in. Filling `into`, the chunks are views of it and
-  // cost no memory, so any number may be in flight (the read loop never waits for the store);
-  // without it, at most two: the older settles before a third starts. The store commits them in
+  // Commits run while the next chunks stream in. Filling `into`, the chunks are views of it: when
+  // the store writes each as it is put (`boundlessCommits`, OPFS), any number may be in flight and
+  // the read loop never waits for the store; otherwise at most two (the store copies each chunk
+  // waiting for its commit): the older settles before a third starts. The store commits them in
   // the order they were issued (IndexedDB runs transactions in the order they began; the OPFS
   // store queues a file's chunks). A segment is digested while the next one streams in; its put
   // waits for the digest and for the previous chunk's put to be issued (rejecting with it), so a
@@ -241,11 +242,11 @@ async function fetchRemainder(options: DownloadOptions, start: StoredFile, now: 
         options.signal?.throwIfAborted();
         throw retryable(new ServingError('UNAVAILABLE', `${where}: the download broke off after ${index * chunkBytes + filled} of ${record.size} bytes: ${(error as Error).message}`, {}, { cause: error }));
       }
+      if (failure) throw failure.error;
       if (result.done) {
         lastByteAt = now();
         break;
       }
-      if (failure) throw failure.error;
       let bytes = result.value;
       if (skip > 0) {
         const skipped = Math.min(skip, bytes.byteLength);
@@ -266,11 +267,13 @@ async function fetchRemainder(options: DownloadOptions, start: StoredFile, now: 
         if (filled === pending.byteLength) {
           const storedBytes = index * chunkBytes + filled;
           record = { ...record, chunks: index + 1, storedBytes, complete: storedBytes === record.size };
-          if (!into && inFlight.length >= 2) await inFlight.shift();
+          if (!(into && store.boundlessCommits) && inFlight.length >= 2) await inFlight.shift();
           const committing = commit(record, index, pending);
-          // Handled here so that a failed commit is no unhandled rejection while the next read is awaited; it is rethrown.
+          // Handled here so that a failed commit is no unhandled rejection while the next read is awaited; it stops the
+          // reading (the pending read ends) and is rethrown below.
           committing.catch((error: unknown) => {
             failure ??= { error };
+            reader.cancel().catch(() => undefined);
           });
           inFlight.push(committing);
           index += 1;
@@ -283,9 +286,11 @@ async function fetchRemainder(options: DownloadOptions, start: StoredFile, now: 
     // In chunk order: the first failure in the file is the one reported.
     for (const committing of inFlight) await committing;
   } catch (error) {
-    // Settle the commits first: a retry starts from what the store has committed.
-    await Promise.allSettled(inFlight);
-    throw error;
+    // Settle the commits first: a retry starts from what the store has committed. A failed commit, the first in chunk
+    // order, is what is reported (a DATA_LOSS, or a QuotaExceededError the caller makes room for), before the read's.
+    const settled = await Promise.allSettled(inFlight);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    throw failed ? failed.reason : error;
   } finally {
     reader.cancel().catch(() => undefined);
   }

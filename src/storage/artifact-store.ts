@@ -44,6 +44,12 @@ export interface StoredFile extends FileKey {
 
 export interface ArtifactStore {
   readonly mode: 'opfs' | 'indexeddb' | 'memory';
+  /**
+   * True when chunks waiting for their commit hold no memory of the store's (it writes each one as
+   * it is put): a download filling `into` may then keep any number in flight. Otherwise (a Blob
+   * copy per chunk) at most two.
+   */
+  readonly boundlessCommits?: boolean;
   /** The record of one file, or undefined when nothing of it is stored. */
   file(key: FileKey): Promise<StoredFile | undefined>;
   /** Starts (or restarts) a file: drops every chunk stored for it and writes `record`. */

@@ -25,3 +25,12 @@ export async function withFileLock<T>(key: FileKey, work: () => Promise<T>, sign
     if (local.get(name) === running) local.delete(name);
   }
 }
+
+/** Runs `work` holding the file's lock if no tab or worker holds it now; else does nothing and resolves undefined. */
+export async function ifFileLockFree<T>(key: FileKey, work: () => Promise<T>): Promise<T | undefined> {
+  const name = lockName(key);
+  const locks = (globalThis.navigator as { locks?: LockManager } | undefined)?.locks;
+  if (locks) return locks.request(name, { ifAvailable: true }, (lock) => (lock ? work() : undefined)) as Promise<T | undefined>;
+  if (local.has(name)) return undefined;
+  return withFileLock(key, work);
+}

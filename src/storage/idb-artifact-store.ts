@@ -23,7 +23,12 @@ import type { ManifestFile } from '../sources/manifest.js';
 import { describeVersion, type ArtifactStore, type FileKey, type StoredFile } from './artifact-store.js';
 
 export const DATABASE_NAME = 'browserving-artifacts';
-export const SCHEMA_VERSION = 1;
+/**
+ * 2: file records may say `bytes: 'opfs'` (their bytes are OPFS files, not chunks here). Nothing in
+ * the stores changed; the bump makes tabs of older builds, which would read such a file as
+ * missing chunks, step aside (memory-only) instead.
+ */
+export const SCHEMA_VERSION = 2;
 
 interface VersionRecord {
   readonly model: string;
@@ -53,6 +58,8 @@ export class IdbArtifactStore implements ArtifactStore {
   readonly mode = 'indexeddb' as const;
   readonly #db: IDBPDatabase<ArtifactSchema>;
   #superseded = false;
+  /** False until an OpfsArtifactStore reads the records through this store: alone, a record whose bytes are in OPFS counts as absent. */
+  #opfsRecords = false;
 
   private constructor(db: IDBPDatabase<ArtifactSchema>) {
     this.#db = db;
@@ -118,7 +125,17 @@ export class IdbArtifactStore implements ArtifactStore {
   }
 
   async file(key: FileKey): Promise<StoredFile | undefined> {
-    return this.#db.get('files', [key.model, key.version, key.path]);
+    return this.#visible(await this.#db.get('files', [key.model, key.version, key.path]));
+  }
+
+  /** Lets records of files whose bytes are in OPFS be seen (called by the OpfsArtifactStore that keeps its records here). */
+  acceptOpfsRecords(): void {
+    this.#opfsRecords = true;
+  }
+
+  /** A record, unless its bytes are in OPFS and no OPFS store reads through this one (`storage.backend: 'indexeddb'`, or OPFS not opening): then the file is not here. */
+  #visible(record: StoredFile | undefined): StoredFile | undefined {
+    return record?.bytes === 'opfs' && !this.#opfsRecords ? undefined : record;
   }
 
   async beginFile(record: StoredFile): Promise<void> {
@@ -145,7 +162,7 @@ export class IdbArtifactStore implements ArtifactStore {
 
   async readFile(key: FileKey, into?: Uint8Array): Promise<Uint8Array> {
     const tx = this.#db.transaction(['files', 'chunks'], 'readonly');
-    const record = await tx.objectStore('files').get([key.model, key.version, key.path]);
+    const record = this.#visible(await tx.objectStore('files').get([key.model, key.version, key.path]));
     if (!record) throw new Error(`${key.model}/${key.version}/${key.path} is not stored`);
     const out = into ?? new Uint8Array(record.storedBytes);
     // Blobs are handles, not bytes: get them all, then read one chunk at a time after the
@@ -175,7 +192,7 @@ export class IdbArtifactStore implements ArtifactStore {
     const tx = this.#db.transaction(['versions', 'files'], 'readonly');
     const [versions, files] = await Promise.all([tx.objectStore('versions').getAll(), tx.objectStore('files').getAll()]);
     await tx.done;
-    const byKey = new Map(files.map((f) => [JSON.stringify([f.model, f.version, f.path]), f]));
+    const byKey = new Map(files.map((f) => [JSON.stringify([f.model, f.version, f.path]), this.#visible(f)]));
     return versions.map((v) => describeVersion(v.model, v.version, v.files, v.lastUsedAt, (path) => byKey.get(JSON.stringify([v.model, v.version, path]))));
   }
 

@@ -31,6 +31,7 @@
 import type { StoredVersion } from '../protocol.js';
 import type { ManifestFile } from '../sources/manifest.js';
 import type { ArtifactStore, FileKey, StoredFile } from './artifact-store.js';
+import { ifFileLockFree } from './file-lock.js';
 import type { IdbArtifactStore } from './idb-artifact-store.js';
 
 export const OPFS_ROOT = 'browserving-artifacts';
@@ -80,10 +81,14 @@ interface OpenHandle {
 
 export class OpfsArtifactStore implements ArtifactStore {
   readonly mode = 'opfs' as const;
+  /** A chunk is written when it is put (copied only while the file's handle opens): waiting commits hold no memory. */
+  readonly boundlessCommits = true;
   readonly #idb: IdbArtifactStore;
   readonly #root: FileSystemDirectoryHandle;
   readonly #open = new Map<string, OpenHandle>();
   readonly #pendingOpens = new Map<string, Promise<OpenHandle>>();
+  /** Files whose chunk or record failed to be written: later chunks are refused until the file begins again (a record must not claim a gap). */
+  readonly #broken = new Map<string, unknown>();
   /** Per file, the last record write queued: records are committed in the order their chunks were put. */
   readonly #writes = new Map<string, Promise<void>>();
 
@@ -96,11 +101,16 @@ export class OpfsArtifactStore implements ArtifactStore {
   static async open(idb: IdbArtifactStore): Promise<OpfsArtifactStore> {
     if (!opfsAvailable()) throw new Error('the Origin Private File System with sync access handles is not available in this context');
     const root = await (await navigator.storage.getDirectory()).getDirectoryHandle(OPFS_ROOT, { create: true });
+    // A probe of its own (another tab may be probing too): some browsers list the API but refuse handles.
+    const name = `.probe-${crypto.randomUUID()}`;
+    const probe = (await root.getFileHandle(name, { create: true })) as OpfsFile;
+    try {
+      (await probe.createSyncAccessHandle()).close();
+    } finally {
+      await root.removeEntry(name).catch(() => undefined);
+    }
+    idb.acceptOpfsRecords();
     const store = new OpfsArtifactStore(idb, root);
-    // A probe: some browsers list the API but refuse handles (e.g. a context without storage access).
-    const probe = (await root.getFileHandle('.probe', { create: true })) as OpfsFile;
-    (await probe.createSyncAccessHandle()).close();
-    await root.removeEntry('.probe').catch(() => undefined);
     await store.#removeOrphans().catch(() => undefined);
     return store;
   }
@@ -117,6 +127,8 @@ export class OpfsArtifactStore implements ArtifactStore {
   }
 
   async beginFile(record: StoredFile): Promise<void> {
+    await this.#settled(handleId(record));
+    this.#broken.delete(handleId(record));
     // Drops IndexedDB chunks an earlier build stored for this file, and writes the record.
     await this.#idb.beginFile(this.#mark(record));
     await this.#withHandle(record, true, (handle) => handle.truncate(0));
@@ -126,12 +138,22 @@ export class OpfsArtifactStore implements ArtifactStore {
     // The bytes are written at once when the file's handle is open (a synchronous write: the caller may reuse `data`
     // as soon as this returns, as the contract allows), else copied first. Chunks land at their own offsets; their
     // records are queued now, in the order the chunks were put, each committed once its chunk is written.
-    const open = this.#open.has(handleId(record));
-    const copy = data instanceof Blob || open ? data : data.slice();
+    const id = handleId(record);
+    if (this.#broken.has(id)) return Promise.reject(this.#broken.get(id));
+    const copy = data instanceof Blob || this.#open.has(id) ? data : data.slice();
     const written = this.#write(record, index, copy);
+    // Awaited below unless an earlier failure refuses the record first.
+    written.catch(() => undefined);
     return this.#inOrder(record, async () => {
-      await written;
-      await this.#idb.putRecord(this.#mark(record));
+      // An earlier chunk of the file failed: committing this record would claim the gap.
+      if (this.#broken.has(id)) throw this.#broken.get(id);
+      try {
+        await written;
+        await this.#idb.putRecord(this.#mark(record));
+      } catch (error) {
+        if (!this.#broken.has(id)) this.#broken.set(id, error);
+        throw error;
+      }
     });
   }
 
@@ -151,22 +173,31 @@ export class OpfsArtifactStore implements ArtifactStore {
     if (!isOpfs(record)) return this.#idb.readFile(key, into);
     const out = into ?? new Uint8Array(record.storedBytes);
     const target = out.subarray(0, record.storedBytes);
-    // Bytes the file lost read as zeros: the digest the caller checks fails, and the file is dropped.
-    await this.#withHandle(key, false, (handle) => {
-      let read = 0;
-      while (read < target.byteLength) {
-        const n = handle.read(target.subarray(read), { at: read });
-        if (n === 0) break;
-        read += n;
-      }
-      target.fill(0, read);
-    });
+    // Bytes the file lost (or the whole file, removed behind our back) read as zeros: the digest the caller checks
+    // fails, and the file is dropped and downloaded again.
+    try {
+      await this.#withHandle(key, false, (handle) => {
+        let read = 0;
+        while (read < target.byteLength) {
+          const n = handle.read(target.subarray(read), { at: read });
+          if (n === 0) break;
+          read += n;
+        }
+        target.fill(0, read);
+      });
+    } catch (error) {
+      if ((error as DOMException).name !== 'NotFoundError') throw error;
+      target.fill(0);
+    }
     return out;
   }
 
   async deleteFile(key: FileKey): Promise<void> {
+    const id = handleId(key);
+    await this.#settled(id);
+    this.#broken.delete(id);
     await this.#idb.deleteFile(key);
-    this.#close(handleId(key));
+    this.#close(id);
     const dir = await this.#versionDir(key.model, key.version, false);
     await dir?.removeEntry(fileName(key.path)).catch(() => undefined);
   }
@@ -180,11 +211,14 @@ export class OpfsArtifactStore implements ArtifactStore {
   }
 
   async deleteVersion(model: string, version: number): Promise<void> {
-    await this.#idb.deleteVersion(model, version);
-    for (const [id, open] of [...this.#open]) {
+    const ofVersion = (id: string) => {
       const [m, v] = JSON.parse(id) as [string, number];
-      if (m === model && v === version) this.#close(id, open);
-    }
+      return m === model && v === version;
+    };
+    for (const id of [...this.#writes.keys(), ...this.#pendingOpens.keys()].filter(ofVersion)) await this.#settled(id);
+    for (const id of [...this.#broken.keys()].filter(ofVersion)) this.#broken.delete(id);
+    await this.#idb.deleteVersion(model, version);
+    for (const [id, open] of [...this.#open]) if (ofVersion(id)) this.#close(id, open);
     const models = await this.#root.getDirectoryHandle(modelDir(model)).catch(() => undefined);
     await models?.removeEntry(String(version), { recursive: true }).catch(() => undefined);
   }
@@ -217,6 +251,11 @@ export class OpfsArtifactStore implements ArtifactStore {
     return next;
   }
 
+  /** Resolves once the writes queued for the file and an opening of its handle have settled. */
+  async #settled(id: string): Promise<void> {
+    await Promise.allSettled([this.#writes.get(id), this.#pendingOpens.get(id)]);
+  }
+
   #mark(record: StoredFile): StoredFile {
     return { ...record, bytes: 'opfs' };
   }
@@ -237,7 +276,9 @@ export class OpfsArtifactStore implements ArtifactStore {
    */
   async #withHandle<T>(key: FileKey, create: boolean, work: (handle: SyncAccessHandle) => T, closeAfter = false): Promise<T> {
     const id = handleId(key);
-    const open = this.#open.get(id) ?? (await this.#opening(id, key, create));
+    let open = this.#open.get(id);
+    // Awaiting the opening, the handle may have been closed (the file completed, or was deleted): open it again.
+    while (!open || this.#open.get(id) !== open) open = this.#open.get(id) ?? (await this.#opening(id, key, create));
     clearTimeout(open.timer);
     try {
       return work(open.handle);
@@ -272,19 +313,36 @@ export class OpfsArtifactStore implements ArtifactStore {
     open.handle.close();
   }
 
-  /** Removes the bytes of files that have no record (left by a delete another tab's open handle refused). */
+  /**
+   * Removes the bytes of files that have no record (a delete another tab's open handle refused): each under its
+   * file lock, taken only if free (a tab downloading the file holds it), with the record read again inside it.
+   */
   async #removeOrphans(): Promise<void> {
-    const known = new Set<string>();
-    for (const v of await this.#idb.versions()) for (const f of v.files) known.add(JSON.stringify([modelDir(v.model), String(v.version), fileName(f.path)]));
     for await (const [m, models] of entries(this.#root)) {
-      if (models.kind !== 'directory') continue;
+      if (models.kind !== 'directory' || !m.startsWith('m-')) continue;
       for await (const [v, versions] of entries(models as FileSystemDirectoryHandle)) {
         if (versions.kind !== 'directory') continue;
         for await (const [f] of entries(versions as FileSystemDirectoryHandle)) {
-          if (!known.has(JSON.stringify([m, v, f]))) await (versions as FileSystemDirectoryHandle).removeEntry(f).catch(() => undefined);
+          const key = keyOf(m, v, f);
+          // A shortened (hashed) name cannot be read back into its key: left alone; deleting its version removes it.
+          if (!key) continue;
+          await ifFileLockFree(key, async () => {
+            if (await this.#idb.file(key)) return;
+            await (versions as FileSystemDirectoryHandle).removeEntry(f).catch(() => undefined);
+          });
         }
       }
     }
+  }
+}
+
+/** The file key an OPFS entry's names stand for, or undefined when a name was shortened or is not ours. */
+function keyOf(modelName: string, versionName: string, fileEntry: string): FileKey | undefined {
+  if (!fileEntry.startsWith('f-') || modelName.includes('~') || fileEntry.includes('~') || !/^\d+$/.test(versionName)) return undefined;
+  try {
+    return { model: decodeURIComponent(modelName.slice(2)), version: Number(versionName), path: decodeURIComponent(fileEntry.slice(2)) };
+  } catch {
+    return undefined;
   }
 }
 

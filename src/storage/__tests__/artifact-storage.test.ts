@@ -6,7 +6,7 @@ import { sha256Hex, type ArtifactRequest } from '../../loaders/artifact-fetcher.
 import type { DownloadProgress } from '../../protocol.js';
 import { FakeArtifactServer } from '../../test-util/fake-artifact-server.js';
 import { ArtifactStorage } from '../artifact-storage.js';
-import { DATABASE_NAME, IdbArtifactStore } from '../idb-artifact-store.js';
+import { DATABASE_NAME, IdbArtifactStore, SCHEMA_VERSION } from '../idb-artifact-store.js';
 
 const CHUNK = 64 * 1024;
 
@@ -165,10 +165,32 @@ describe('ArtifactStorage', () => {
   it('a tab opening a newer schema is not blocked: this one closes its connection and goes on in memory', async () => {
     const storage = await open();
     await storage.fetcher.fetch(await publish('m', 1, CHUNK));
-    const newer = await openDB(DATABASE_NAME, 2, { blocked: () => expect.fail('the upgrade was blocked') });
+    const newer = await openDB(DATABASE_NAME, SCHEMA_VERSION + 1, { blocked: () => expect.fail('the upgrade was blocked') });
     newer.close();
     expect(storage.mode).toBe('memory');
     expect(warnings).toEqual([expect.stringMatching(/newer artifact database/)]);
     expect(await storage.fetcher.fetch(await publish('m', 2, CHUNK))).toHaveLength(CHUNK);
+  });
+});
+
+describe('IdbArtifactStore and records of files kept in OPFS', () => {
+  beforeEach(() => {
+    globalThis.indexedDB = new IDBFactory();
+  });
+
+  it('alone (storage.backend indexeddb, or OPFS not opening), a file whose bytes are in OPFS is not stored: it is downloaded again, never read as missing chunks', async () => {
+    const store = await IdbArtifactStore.open();
+    const key = { model: 'm', version: 1, path: 'model.onnx' };
+    const record = { ...key, size: 10, sha256: 'ab', chunkBytes: CHUNK, chunks: 1, storedBytes: 10, complete: true, bytes: 'opfs' as const };
+    await store.touchVersion('m', 1, [{ path: 'model.onnx', size: 10, sha256: 'ab' }]);
+    await store.putRecord(record);
+    expect(await store.file(key)).toBeUndefined();
+    await expect(store.readFile(key)).rejects.toThrow(/not stored/);
+    expect(await store.versions()).toEqual([expect.objectContaining({ model: 'm', version: 1, bytes: 0, complete: false })]);
+    // The OPFS store reading its records through this one sees them.
+    store.acceptOpfsRecords();
+    expect(await store.file(key)).toEqual(record);
+    expect(await store.versions()).toEqual([expect.objectContaining({ bytes: 10, complete: true })]);
+    store.close();
   });
 });
