@@ -52,6 +52,29 @@ export interface RunnerPoolOptions {
   readonly resolveRoute?: (selector: CheckedSelector, fresh: boolean) => Promise<Route>;
   /** Limit on a runner's start-up. @defaultValue 30000 */
   readonly startTimeoutMs?: number;
+  /** Why WebGPU cannot run in this page, or undefined when it can. @defaultValue webgpuUnavailable (asks `navigator.gpu` once) */
+  readonly webgpuUnavailable?: () => Promise<string | undefined>;
+}
+
+let webgpuProbe: Promise<string | undefined> | undefined;
+
+/**
+ * Why WebGPU cannot run in this page — no `navigator.gpu`, or no adapter — or undefined when an
+ * adapter exists; asked once per page. A version that prefers WebGPU but may fall back then gets
+ * the WASM-only runner at once: starting the WebGPU build (a 28 MB .wasm to compile) only to learn
+ * there is no adapter cost 2.4–3.6 s per load on the test machine.
+ */
+export function webgpuUnavailable(): Promise<string | undefined> {
+  webgpuProbe ??= (async () => {
+    const gpu = (globalThis.navigator as { gpu?: { requestAdapter(): Promise<unknown> } } | undefined)?.gpu;
+    if (!gpu) return 'WebGPU is not supported in this context (navigator.gpu is undefined)';
+    try {
+      return (await gpu.requestAdapter()) ? undefined : 'no WebGPU adapter is available';
+    } catch (error) {
+      return `requestAdapter() failed: ${(error as Error).message}`;
+    }
+  })();
+  return webgpuProbe;
 }
 
 export interface PlacedServable extends RunnerLoadResult {
@@ -117,19 +140,28 @@ export class RunnerPool {
 
   /** Places the servable `spec` describes on a runner; rejects with the load's ServingError. */
   async load(spec: RunnerLoadSpec, group?: string): Promise<PlacedServable> {
+    const { placed, skipped } = await this.#usableProviders(spec);
     // Versions that will not use WebGPU get the WASM-only build: the page never downloads the other.
-    const variant: RunnerVariant = spec.providers.includes('webgpu') ? 'webgpu' : 'wasm';
+    const variant: RunnerVariant = placed.providers.includes('webgpu') ? 'webgpu' : 'wasm';
     const runner = await this.#runnerFor(group, variant);
-    const transfer = spec.files.map((f) => f.data.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
+    const transfer = placed.files.map((f) => f.data.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
     try {
-      const result = (await this.#control(runner, spec.key, (id) => runner.post({ k: 'load', id, spec }, [...new Set(transfer)]))) as RunnerLoadResult;
-      runner.servables.set(spec.key, spec.maxRunMs ?? 0);
-      if (spec.maxRunMs) this.#startWatchdog();
-      return { ...result, runner: runner.name };
+      const result = (await this.#control(runner, placed.key, (id) => runner.post({ k: 'load', id, spec: placed }, [...new Set(transfer)]))) as RunnerLoadResult;
+      runner.servables.set(placed.key, placed.maxRunMs ?? 0);
+      if (placed.maxRunMs) this.#startWatchdog();
+      return { ...result, skipped: [...skipped, ...result.skipped], runner: runner.name };
     } catch (error) {
       if (runner.servables.size === 0) this.#retire(runner);
       throw error;
     }
+  }
+
+  /** `spec` without WebGPU when the page has no adapter and another provider remains, and why it was dropped. */
+  async #usableProviders(spec: RunnerLoadSpec): Promise<{ placed: RunnerLoadSpec; skipped: string[] }> {
+    if (!spec.providers.includes('webgpu') || spec.providers.length === 1) return { placed: spec, skipped: [] };
+    const reason = await (this.#options.webgpuUnavailable ?? webgpuUnavailable)();
+    if (reason === undefined) return { placed: spec, skipped: [] };
+    return { placed: { ...spec, providers: spec.providers.filter((p) => p !== 'webgpu') }, skipped: [`webgpu: ${reason}`] };
   }
 
   /** Drains `key` on `runner`, releases it, and terminates the runner when it hosts nothing else. Resolves when done (at once for a runner already gone). */
