@@ -3,11 +3,11 @@
  * resuming after failures.
  *
  * - The body is streamed: each full chunk is committed (chunk and file record in one
- *   transaction) while the next ones fill. Without `into` at most two commits are in flight, so
- *   memory stays bounded by three chunks; with it, the chunks are views of `into` and the reading
- *   never waits for the store (waiting for the commit before last cost the 64 MiB benchmark
- *   ~200–300 ms of idle network). Awaiting each commit before reading on left the network idle
- *   for every transaction.
+ *   transaction) while the next ones fill: at most two commits in flight, so memory stays bounded
+ *   by three chunks — except when the chunks are views of `into` and the store writes in place
+ *   (OPFS): then the reading never waits for the store (waiting for the commit before last cost
+ *   the 64 MiB benchmark ~200–300 ms of idle network). Awaiting each commit before reading on
+ *   left the network idle for every transaction.
  * - With `into` (the file's size), every byte is also copied there at its offset, committed
  *   chunks of an earlier attempt read in first: the caller gets the whole file without reading
  *   it back from the store.
@@ -33,9 +33,9 @@
  *   should the Blob segments slow down or the server ignore ranges, the rest is streamed. Either
  *   way the store holds whole verified segments only, and progress is reported per read
  *   (streamed) or per committed segment (Blobs: then at least every `fastSegmentMs`).
- * With the store on OPFS every file is streamed (its sync access handle writes the bytes the
- *   worker holds; a Blob would have to be read back first), through a BYOB reader where the body
- *   allows one (download-response.ts).
+ * With a store that writes in place (OPFS) every file is streamed (its sync access handle writes
+ *   the bytes the worker holds; a Blob would have to be read back first). Bodies are read with a
+ *   BYOB reader where they allow one (download-response.ts).
  * Without segment digests nothing here verifies the bytes: the caller digests the assembled file.
  *
  * Call sequence of a 64 MiB file in 4 MiB segments on a fast network, nothing stored yet:
@@ -117,8 +117,8 @@ export async function downloadArtifact(options: DownloadOptions): Promise<Stored
   // server has no body running ahead to cancel. Worth it only with two segments or more still to come.
   const firstMode = (): Mode => {
     const left = Math.ceil(record!.size / chunkBytes) - record!.chunks;
-    // OPFS writes the streamed bytes from the worker as they are: Blobs would only be read back into it.
-    const blobsWorth = store.mode !== 'opfs' && file.segments !== undefined && chunkBytes >= policy.minSegmentBytes && policy.lanes > 0;
+    // A store that writes the worker's bytes in place (OPFS) gains nothing from Blobs: they would be read back into it.
+    const blobsWorth = !store.writesInPlace && file.segments !== undefined && chunkBytes >= policy.minSegmentBytes && policy.lanes > 0;
     return blobsWorth && !rangesIgnored && left >= 2 ? 'probe' : 'stream';
   };
   let mode = firstMode();
@@ -205,7 +205,7 @@ async function fetchRemainder(options: DownloadOptions, start: StoredFile, now: 
   let pending = chunkAt(offset);
   let filled = 0;
   // Commits run while the next chunks stream in. Filling `into`, the chunks are views of it: when
-  // the store writes each as it is put (`boundlessCommits`, OPFS), any number may be in flight and
+  // the store writes each as it is put (`writesInPlace`, OPFS), any number may be in flight and
   // the read loop never waits for the store; otherwise at most two (the store copies each chunk
   // waiting for its commit): the older settles before a third starts. The store commits them in
   // the order they were issued (IndexedDB runs transactions in the order they began; the OPFS
@@ -267,7 +267,7 @@ async function fetchRemainder(options: DownloadOptions, start: StoredFile, now: 
         if (filled === pending.byteLength) {
           const storedBytes = index * chunkBytes + filled;
           record = { ...record, chunks: index + 1, storedBytes, complete: storedBytes === record.size };
-          if (!(into && store.boundlessCommits) && inFlight.length >= 2) await inFlight.shift();
+          if (!(into && store.writesInPlace) && inFlight.length >= 2) await inFlight.shift();
           const committing = commit(record, index, pending);
           // Handled here so that a failed commit is no unhandled rejection while the next read is awaited; it stops the
           // reading (the pending read ends) and is rethrown below.

@@ -5,9 +5,10 @@
  *
  * File bytes go to the Origin Private File System where the browser offers sync access handles
  * (opfs-artifact-store.ts says why), with their records in IndexedDB; elsewhere, or with
- * `storage.backend: 'indexeddb'`, to IndexedDB as well. It opens IndexedDB when it can; when it cannot (no IndexedDB, private mode, an upgrade
- * blocked by another tab) or later loses it (another tab opened a newer schema), it goes on in
- * memory-only mode with a console warning — downloads still work, nothing is kept.
+ * `storage.backend: 'indexeddb'`, to IndexedDB as well. It opens IndexedDB when it can; when it
+ * cannot (no IndexedDB, private mode, an upgrade blocked by another tab) or later loses it
+ * (another tab opened a newer schema), it goes on in memory-only mode with a console warning —
+ * downloads still work, nothing is kept.
  */
 import { ServingError } from '../core/serving-error.js';
 import { Subscribable } from '../core/subscribable.js';

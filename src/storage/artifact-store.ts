@@ -45,11 +45,12 @@ export interface StoredFile extends FileKey {
 export interface ArtifactStore {
   readonly mode: 'opfs' | 'indexeddb' | 'memory';
   /**
-   * True when chunks waiting for their commit hold no memory of the store's (it writes each one as
-   * it is put): a download filling `into` may then keep any number in flight. Otherwise (a Blob
-   * copy per chunk) at most two.
+   * True when `putChunk` writes the worker's bytes where they are kept as it is called (OPFS):
+   * a chunk waiting for its commit holds no memory of the store's, so a download filling `into`
+   * may keep any number in flight; and a segment fetched as a Blob would only have to be read back
+   * into the worker to be written. Otherwise (a Blob copy per chunk) at most two in flight.
    */
-  readonly boundlessCommits?: boolean;
+  readonly writesInPlace?: boolean;
   /** The record of one file, or undefined when nothing of it is stored. */
   file(key: FileKey): Promise<StoredFile | undefined>;
   /** Starts (or restarts) a file: drops every chunk stored for it and writes `record`. */

@@ -82,7 +82,7 @@ interface OpenHandle {
 export class OpfsArtifactStore implements ArtifactStore {
   readonly mode = 'opfs' as const;
   /** A chunk is written when it is put (copied only while the file's handle opens): waiting commits hold no memory. */
-  readonly boundlessCommits = true;
+  readonly writesInPlace = true;
   readonly #idb: IdbArtifactStore;
   readonly #root: FileSystemDirectoryHandle;
   readonly #open = new Map<string, OpenHandle>();

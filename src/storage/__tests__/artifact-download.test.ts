@@ -137,7 +137,7 @@ describe('downloadArtifact', () => {
       // A store that writes chunks in place (as OPFS does) lets any number of commits wait.
       const slow = new Proxy(store, {
         get: (target, name) => {
-          if (name === 'boundlessCommits') return true;
+          if (name === 'writesInPlace') return true;
           if (name === 'putChunk') {
             return async (...args: Parameters<ArtifactStore['putChunk']>) => {
               await gate;
