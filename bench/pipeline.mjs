@@ -8,9 +8,8 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MODELS_DIR, writeManifest } from '../scripts/models.mjs';
-import { bagOfWordsModel } from '../scripts/onnx-models.mjs';
+import { bagOfWordsModel, TEXT_CLASSIFIER } from '../scripts/onnx-models.mjs';
 
-const WORDS = ['good', 'bad', 'movie', 'plot', 'great', 'dull', 'acting', 'ending'];
 const REPO = 'bench-pipeline';
 
 function writeRepository() {
@@ -20,18 +19,14 @@ function writeRepository() {
     mkdirSync(join(dir, model, '1'), { recursive: true });
     writeFileSync(join(dir, model, '1', file), bytes);
   };
-  put('tok', 'vocab.json', JSON.stringify(WORDS));
+  put('tok', 'vocab.json', JSON.stringify(TEXT_CLASSIFIER.words));
   writeManifest(join(dir, 'tok'), {}, { platform: 'tokenizer' });
-  put('cls', 'model.onnx', bagOfWordsModel({ vocab: WORDS.length, classes: 3, seed: 7 }));
+  put('cls', 'model.onnx', bagOfWordsModel(TEXT_CLASSIFIER.model(7)));
   writeManifest(join(dir, 'cls'));
-  put('labels', 'table.json', JSON.stringify(['negative', 'neutral', 'positive']));
+  put('labels', 'table.json', JSON.stringify(TEXT_CLASSIFIER.labels));
   writeManifest(join(dir, 'labels'));
-  const steps = [
-    { name: 'tokenize', model: 'tok', predict: { text: 'inputs.text' } },
-    { name: 'classify', model: 'cls', predict: { ids: 'tokenize.ids' } },
-    { name: 'names', model: 'labels', lookup: 'classify.label_id' },
-  ];
-  put('textcls', 'pipeline.json', JSON.stringify({ steps, outputs: { label: 'names.values' } }));
+  // The label alone: the chained calls it is measured against read nothing else.
+  put('textcls', 'pipeline.json', JSON.stringify({ steps: TEXT_CLASSIFIER.pipeline.steps, outputs: { label: 'names.values' } }));
   writeManifest(join(dir, 'textcls'));
 }
 

@@ -5,22 +5,10 @@
  */
 import type { Page } from '@playwright/test';
 import { test, expect, pageError, startServing, type Repo } from './fixtures.js';
-import { bagOfWordsModel, bagOfWordsReference } from '../scripts/onnx-models.mjs';
+import { bagOfWordsModel, bagOfWordsReference, TEXT_CLASSIFIER } from '../scripts/onnx-models.mjs';
 
-const WORDS = ['good', 'bad', 'movie', 'plot', 'great', 'dull', 'acting', 'ending'];
-const LABELS = ['negative', 'neutral', 'positive'];
-const BOW = (seed: number) => ({ vocab: WORDS.length, classes: LABELS.length, seed });
+const { words: WORDS, labels: LABELS, model: BOW, pipeline: PIPELINE } = TEXT_CLASSIFIER;
 const SENTENCES = ['good movie great acting', 'bad plot dull ending', 'movie plot'];
-
-const PIPELINE = {
-  signature: { inputs: [{ name: 'text', type: 'string', shape: [1] }], outputs: [{ name: 'label', type: 'string', shape: [1] }, { name: 'scores', type: 'float32', shape: [3] }] },
-  steps: [
-    { name: 'tokenize', model: 'tok', predict: { text: 'inputs.text' } },
-    { name: 'classify', model: 'cls', predict: { ids: 'tokenize.ids' } },
-    { name: 'names', model: 'labels', lookup: 'classify.label_id' },
-  ],
-  outputs: { label: 'names.values', scores: 'classify.scores' },
-};
 
 function publishClassifier(repo: Repo): void {
   repo.writeFile('tok', 1, 'vocab.json', JSON.stringify(WORDS));

@@ -331,6 +331,33 @@ export function bagOfWordsReference(ids, opts = {}) {
 }
 
 /**
+ * The text classifier the pipeline tests and benchmark build: a `tokenizer` platform reading
+ * `WORDS` as its vocabulary, `bagOfWordsModel(TEXT_CLASSIFIER.model(seed))` over it, a table of
+ * `LABELS`, and `pipeline` — the pipeline.json chaining the three (version 1 of models `tok`,
+ * `cls` and `labels`).
+ */
+const CLASSIFIER_WORDS = ['good', 'bad', 'movie', 'plot', 'great', 'dull', 'acting', 'ending'];
+const CLASSIFIER_LABELS = ['negative', 'neutral', 'positive'];
+export const TEXT_CLASSIFIER = Object.freeze({
+  words: CLASSIFIER_WORDS,
+  labels: CLASSIFIER_LABELS,
+  /** bagOfWordsModel options for a classifier over `words` into `labels`. */
+  model: (seed) => ({ vocab: CLASSIFIER_WORDS.length, classes: CLASSIFIER_LABELS.length, seed }),
+  pipeline: {
+    signature: {
+      inputs: [{ name: 'text', type: 'string', shape: [1] }],
+      outputs: [{ name: 'label', type: 'string', shape: [1] }, { name: 'scores', type: 'float32', shape: [3] }],
+    },
+    steps: [
+      { name: 'tokenize', model: 'tok', predict: { text: 'inputs.text' } },
+      { name: 'classify', model: 'cls', predict: { ids: 'tokenize.ids' } },
+      { name: 'names', model: 'labels', lookup: 'classify.label_id' },
+    ],
+    outputs: { label: 'names.values', scores: 'classify.scores' },
+  },
+});
+
+/**
  * Writes model bytes to `path`, creating parent directories as needed.
  * @param {string} path
  * @param {Uint8Array} bytes

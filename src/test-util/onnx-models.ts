@@ -28,6 +28,13 @@ export interface OnnxModels {
   bagOfWordsReference(ids: readonly number[], options?: BagOfWordsOptions): { scores: Float32Array; labelId: number };
   /** A model whose run takes long: x float32 [rows, size] → y. */
   slowModel(options?: { size?: number; repeats?: number; rows?: number; seed?: number }): Uint8Array;
+  /** The text classifier of the pipeline tests: vocabulary, labels, the bag-of-words options, pipeline.json. */
+  readonly TEXT_CLASSIFIER: {
+    readonly words: readonly string[];
+    readonly labels: readonly string[];
+    model(seed: number): BagOfWordsOptions;
+    readonly pipeline: object;
+  };
 }
 
 export interface BagOfWordsOptions {

@@ -12,19 +12,7 @@ import { loadOnnxModels } from '../../test-util/onnx-models.js';
 
 const onnx = await loadOnnxModels();
 const tokenizer = new URL('../../../e2e/pages/platforms/tokenizer-platform.js', import.meta.url).href;
-const WORDS = ['good', 'bad', 'movie', 'plot', 'great', 'dull', 'acting', 'ending'];
-const LABELS = ['negative', 'neutral', 'positive'];
-const BOW = (seed: number) => ({ vocab: WORDS.length, classes: LABELS.length, seed });
-
-const CLASSIFIER = {
-  signature: { inputs: [{ name: 'text', type: 'string', shape: [1] }], outputs: [{ name: 'label', type: 'string', shape: [1] }, { name: 'scores', type: 'float32', shape: [3] }] },
-  steps: [
-    { name: 'tokenize', model: 'tok', predict: { text: 'inputs.text' } },
-    { name: 'classify', model: 'cls', predict: { ids: 'tokenize.ids' } },
-    { name: 'names', model: 'labels', lookup: 'classify.label_id' },
-  ],
-  outputs: { label: 'names.values', scores: 'classify.scores' },
-};
+const { words: WORDS, labels: LABELS, model: BOW, pipeline: CLASSIFIER } = onnx.TEXT_CLASSIFIER;
 
 const text = (value: string): Record<string, TensorData> => ({ text: { type: 'string', data: [value], dims: [1] } });
 const idsOf = (value: string) => value.split(/\s+/).map((w) => WORDS.indexOf(w.toLowerCase()));
