@@ -238,6 +238,39 @@ test('with the server stopped, a reloaded page still serves from the cache', asy
   expect(status.repository).toMatchObject({ fromCache: true, versionsFound: [1], error: { code: 'UNAVAILABLE' } });
 });
 
+test('an OPFS file removed behind the store\'s back (its record kept) fails its digest as DATA_LOSS naming it, is dropped, and the retried load downloads it again', async ({ harness, repo }) => {
+  const size = publishBig(repo, [1]);
+  await startServing(harness, bigConfig(repo));
+  expect(await predictVersion(harness)).toBe(1);
+
+  await harness.request.post('/__control/reset');
+  await reload(harness);
+  // The reloaded page's workers are not started yet: nothing holds the file open.
+  await harness.evaluate(async () => {
+    const root = await (await navigator.storage.getDirectory()).getDirectoryHandle('browserving-artifacts');
+    const model = await root.getDirectoryHandle('m-big');
+    await (await model.getDirectoryHandle('1')).removeEntry('f-model.onnx');
+  });
+  const failures = await harness.evaluate(async (options) => {
+    const seen: string[] = [];
+    window.serving = await window.browserving.createServing({
+      ...options,
+      onEvent: (e) => {
+        const text = JSON.stringify(e);
+        if (text.includes('DATA_LOSS')) seen.push(text);
+      },
+    });
+    await window.serving.waitForModels();
+    return seen;
+  }, { ...bigConfig(repo), maxLoadRetries: 1 });
+  expect(failures.join('\n')).toMatch(/DATA_LOSS.*model \\"big\\" version 1 file \\"model\.onnx\\"/);
+  expect(await predictVersion(harness)).toBe(1);
+  expect((await log(harness))[artifact(repo, 1)]).toMatchObject({ requests: 1, bytes: size });
+  const status = await harness.evaluate(() => window.serving.status('big'));
+  expect(status.versions.find((v) => v.version === 1)).toMatchObject({ state: 'AVAILABLE' });
+  expect(await harness.evaluate(() => window.serving.storage.list())).toEqual([expect.objectContaining({ version: 1, complete: true, bytes: size })]);
+});
+
 test('two tabs loading the same new version download each file once', async ({ harness, repo, context }) => {
   const size = publishBig(repo, [1]);
   const second = await context.newPage();
