@@ -112,8 +112,17 @@ test('a new library build replaces the cached runtime once it activates, never m
     // Once no page uses the old worker, the new one activates and deletes the old runtime.
     const url = harness.url();
     await harness.goto('about:blank');
-    const next = await context.newPage();
-    await next.goto(url);
+    // A page opened while the browser still counts the old page as the old worker's client is
+    // controlled by the old worker (and keeps the new one waiting): closing it leaves the old worker
+    // no client, so the new one activates and the next page is controlled by it.
+    let next = await context.newPage();
+    for (const deadline = Date.now() + 20_000; ;) {
+      await next.goto(url);
+      const controller = await next.evaluate(() => navigator.serviceWorker.controller?.scriptURL ?? '');
+      if (controller.endsWith('/browserving-next.sw.js') || Date.now() > deadline) break;
+      await next.close();
+      next = await context.newPage();
+    }
     await expect.poll(() => runtimeCaches(next), { timeout: 20_000 }).toEqual(['browserving-runtime-nextbuild000']);
     await next.close();
   } finally {
