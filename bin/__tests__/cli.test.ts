@@ -16,7 +16,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseManifest, type Manifest } from '../../src/sources/manifest.js';
 import { loadOnnxModels, type OnnxModels } from '../../src/test-util/onnx-models.js';
 import { ensureRepositoryBuild } from '../../scripts/ensure.mjs';
-import { SEGMENT_BYTES } from '../lib/repository-scan.mjs';
+import { SEGMENT_BYTES, SEGMENTED_ABOVE_BYTES } from '../lib/repository-scan.mjs';
 
 const CLI = fileURLToPath(new URL('../browserving.mjs', import.meta.url));
 const TABLE = 'the\nserving\nmodel\n';
@@ -153,22 +153,24 @@ describe('browserving manifest', SLOW, () => {
     expect(written.labels).toBeUndefined();
   });
 
-  it('gives a file larger than one segment the SHA-256 of each 4 MiB segment, the last one shorter', async () => {
+  it('gives a file larger than 4 MiB the SHA-256 of each 256 KiB segment, the last one shorter; smaller files none', async () => {
     const segment = SEGMENT_BYTES;
-    const weights = new Uint8Array(2 * segment + 1000).map((_, i) => (i * 31) % 251);
+    expect(segment).toBe(256 * 1024);
+    const weights = new Uint8Array(SEGMENTED_ABOVE_BYTES + 2 * segment + 1000).map((_, i) => (i * 31) % 251);
+    const small = new Uint8Array(SEGMENTED_ABOVE_BYTES).map((_, i) => (i * 7) % 251);
     await put(1, 'model.onnx', models.mlpModel());
+    await put(1, 'small.bin', small);
     await put(1, 'weights.bin', weights);
 
     expect((await cli('manifest', base)).code).toBe(0);
 
-    const [model, external] = (await manifest()).versions[0]!.files;
+    const [model, smallEntry, external] = (await manifest()).versions[0]!.files;
     expect(model?.segments).toBeUndefined();
-    expect(external).toEqual({
-      path: 'weights.bin',
-      size: weights.byteLength,
-      sha256: sha256(weights),
-      segments: { bytes: segment, sha256: [sha256(weights.subarray(0, segment)), sha256(weights.subarray(segment, 2 * segment)), sha256(weights.subarray(2 * segment))] },
-    });
+    expect(smallEntry).toEqual({ path: 'small.bin', size: small.byteLength, sha256: sha256(small) });
+    const count = SEGMENTED_ABOVE_BYTES / segment + 3;
+    const expected = Array.from({ length: count }, (_, i) => sha256(weights.subarray(i * segment, (i + 1) * segment)));
+    expect(external).toEqual({ path: 'weights.bin', size: weights.byteLength, sha256: sha256(weights), segments: { bytes: segment, sha256: expected } });
+    expect(weights.byteLength - (count - 1) * segment).toBe(1000);
   });
 
   it('records fixed, symbolic and unknown dimensions, unknown ones as null', async () => {

@@ -22,9 +22,14 @@ export interface ArtifactFetcher {
   fetch(request: ArtifactRequest): Promise<Uint8Array>;
 }
 
-/** Throws DATA_LOSS when `bytes` do not match the manifest entry's size or SHA-256. */
+/**
+ * Throws DATA_LOSS when `bytes` do not match the manifest entry's size or SHA-256 — checked
+ * segment by segment when the entry lists segment digests (they cover every byte, and small
+ * digests cost SubtleCrypto no fresh pages: verifyChunk), else whole.
+ */
 export async function verifyArtifact(bytes: Uint8Array, file: ManifestFile, where: string, details: { model: string; version: number }): Promise<void> {
   await verifySize(bytes, file, where, details);
+  if (file.segments) return verifyChunk(bytes, file, 0, bytes.byteLength, where, details);
   // A model given as a single URL has no manifest, hence no digest to check against.
   if (file.sha256 === undefined) return;
   const digest = await sha256Hex(bytes);
@@ -40,19 +45,33 @@ export async function verifySize(bytes: Uint8Array, file: ManifestFile, where: s
   }
 }
 
-/** Throws DATA_LOSS when segment `index` of a file (`bytes`, exactly that segment) does not match the manifest's segment digest. */
-export async function verifySegment(bytes: Uint8Array, file: ManifestFile, index: number, where: string, details: { model: string; version: number }): Promise<void> {
+/**
+ * Throws DATA_LOSS when a chunk of a file (`bytes`: chunk `index` of `chunkBytes`, a whole number
+ * of the manifest's segments) holds a segment that does not match its digest; names the first such
+ * segment. Every segment's digest is asked for at once: SubtleCrypto has no streaming digest, so
+ * the manifest's segments, not the chunk, are what gets hashed (and small segments hash faster:
+ * below ~1 MiB, SubtleCrypto's own copy of its input reuses memory instead of faulting in fresh
+ * pages — 64 MiB in 44 ms as 512 KiB segments, 230 ms as 4 MiB ones, measured in Chromium 150).
+ */
+export async function verifyChunk(bytes: Uint8Array, file: ManifestFile, index: number, chunkBytes: number, where: string, details: { model: string; version: number }): Promise<void> {
   const segments = file.segments;
   if (!segments) return;
-  const digest = await sha256Hex(bytes);
-  const expected = segments.sha256[index];
-  if (digest !== expected) {
-    const start = index * segments.bytes;
-    throw new ServingError(
-      'DATA_LOSS',
-      `${where}: bytes ${start}–${start + bytes.byteLength - 1} (segment ${index}) have SHA-256 ${digest}, the manifest says ${expected}; the server sent corrupt bytes or the manifest is stale (rerun \`npx browserving manifest\`)`,
-      { ...details, data: { segment: index, expectedSha256: expected ?? null, actualSha256: digest } },
-    );
+  const first = (index * chunkBytes) / segments.bytes;
+  const digests = [];
+  for (let at = 0; at < bytes.byteLength; at += segments.bytes) digests.push(sha256Hex(bytes.subarray(at, at + segments.bytes)));
+  const actual = await Promise.all(digests);
+  for (const [i, digest] of actual.entries()) {
+    const segment = first + i;
+    const expected = segments.sha256[segment];
+    if (digest !== expected) {
+      const start = segment * segments.bytes;
+      const length = Math.min(segments.bytes, bytes.byteLength - i * segments.bytes);
+      throw new ServingError(
+        'DATA_LOSS',
+        `${where}: bytes ${start}–${start + length - 1} (segment ${segment}) have SHA-256 ${digest}, the manifest says ${expected}; the server sent corrupt bytes or the manifest is stale (rerun \`npx browserving manifest\`)`,
+        { ...details, data: { segment, expectedSha256: expected ?? null, actualSha256: digest } },
+      );
+    }
   }
 }
 

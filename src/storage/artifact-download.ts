@@ -19,11 +19,12 @@
  *   skipped as they stream past and the download completes from there.
  * - A file already stored whole is not fetched; a record made for another manifest entry (size,
  *   SHA-256 or chunk size changed) is dropped and the file starts over.
- * - A file whose manifest entry lists segment digests is stored in chunks of one segment, and each
- *   segment is digested as soon as it is filled, while the next one streams in; it is committed
- *   only once it matches, so the store never holds a byte that failed its segment's digest. A
- *   mismatch rejects with DATA_LOSS; the segments committed before it stay, and the next attempt
- *   resumes after them. Segments of an earlier attempt read into `into` are digested again
+ * - A file whose manifest entry lists segment digests is stored in chunks of whole segments (as
+ *   many as fit in `chunkBytes`, at least one: chunkBytesFor), and each chunk's segments are
+ *   digested as soon as it is filled, while the next one streams in; it is committed only once
+ *   they match, so the store never holds a byte that failed its segment's digest. A mismatch
+ *   rejects with DATA_LOSS naming the segment; the chunks committed before it stay, and the next
+ *   attempt resumes after them. Segments of an earlier attempt read into `into` are digested again
  *   before they are used (the file starts over when one no longer matches): with segment digests
  *   and `into`, every byte of `into` was verified once this resolves.
  * - A file in segments of at least `segmentRequests.minSegmentBytes`, with two or more still to
@@ -38,14 +39,15 @@
  *   BYOB reader where they allow one (download-response.ts).
  * Without segment digests nothing here verifies the bytes: the caller digests the assembled file.
  *
- * Call sequence of a 64 MiB file in 4 MiB segments on a fast network, nothing stored yet:
+ * Call sequence of a 64 MiB file in 4 MiB chunks (of 256 KiB segments) on a fast network, with
+ * its bytes in IndexedDB (OPFS streams every file), nothing stored yet:
  *   GET Range: bytes=0-4194303 → 206, streamed, digested, committed, within fastSegmentMs
  *   → GET Range: bytes=4194304-8388607, bytes=8388608-12582911, … (`lanes` in flight) → each
  *   206 → blob() → read → digest → committed in segment order → resolves, complete.
  * On a slow one: GET Range: bytes=0-4194303 → too slow → GET Range: bytes=4194304- → streamed.
  */
 import { ServingError } from '../core/serving-error.js';
-import { verifySegment } from '../loaders/artifact-fetcher.js';
+import { verifyChunk } from '../loaders/artifact-fetcher.js';
 import type { ManifestFile } from '../sources/manifest.js';
 import { recordMatches, type ArtifactStore, type FileKey, type StoredFile } from './artifact-store.js';
 import { bodyReader, contentRangeEnd, contentRangeStart, isRetryable, requestArtifact, retryable } from './download-response.js';
@@ -88,9 +90,14 @@ export interface DownloadOptions {
  */
 export const DEFAULT_SEGMENT_REQUESTS: SegmentRequestPolicy = { lanes: 2, minSegmentBytes: 1024 * 1024, fastSegmentMs: 1000 };
 
-/** The chunk size a file is stored in: its manifest segment size when it lists segment digests, else `chunkBytes`. */
+/**
+ * The chunk size a file is stored in: `chunkBytes`, except for a file that lists segment digests:
+ * then the most whole segments that fit in `chunkBytes`, at least one (a chunk is committed only
+ * once each of its segments matched).
+ */
 export function chunkBytesFor(file: ManifestFile, chunkBytes: number): number {
-  return file.segments?.bytes ?? chunkBytes;
+  const segment = file.segments?.bytes;
+  return segment === undefined ? chunkBytes : segment * Math.max(1, Math.floor(chunkBytes / segment));
 }
 
 /** Resolves once the file is stored whole. Rejects with NOT_FOUND, UNAVAILABLE (retries used up), DATA_LOSS (more bytes than the manifest says, or a segment that does not match its digest) or the store's error. */
@@ -157,7 +164,7 @@ async function storedSegmentsMatch(options: DownloadOptions, record: StoredFile)
   for (let i = 0; i < record.chunks; i += 1) {
     const start = i * record.chunkBytes;
     try {
-      await verifySegment(into.subarray(start, Math.min(start + record.chunkBytes, record.storedBytes)), file, i, where, { model: key.model, version: key.version });
+      await verifyChunk(into.subarray(start, Math.min(start + record.chunkBytes, record.storedBytes)), file, i, record.chunkBytes, where, { model: key.model, version: key.version });
     } catch {
       return false;
     }
@@ -217,7 +224,7 @@ async function fetchRemainder(options: DownloadOptions, start: StoredFile, now: 
   let failure: { error: unknown } | undefined;
   let previousIssued: Promise<void> = Promise.resolve();
   const commit = (committed: StoredFile, chunk: number, data: Uint8Array): Promise<void> => {
-    const verified = verifySegment(data, options.file, chunk, where, { model: options.key.model, version: options.key.version });
+    const verified = verifyChunk(data, options.file, chunk, chunkBytes, where, { model: options.key.model, version: options.key.version });
     const after = previousIssued;
     const issued = (async () => {
       await verified;

@@ -2,7 +2,8 @@
  * fetchSegmentBlobs: fetches the segments of a file that lists segment digests, from the first
  * one not committed, as one ranged request per segment, `lanes` requests at a time; each
  * response is taken whole with `response.blob()`, read once to check its digest (and copied
- * into `into`), and the Blob itself is committed.
+ * into `into`), and the Blob itself is committed. A "segment" here is one stored chunk: a whole
+ * number of the manifest's segments (chunkBytesFor), each of which must match its digest.
  *
  * Why Blobs: with `response.blob()` Chromium assembles the body in the browser process as it
  * arrives; the bytes cross into the worker once, in one read, and IndexedDB stores that Blob
@@ -23,7 +24,7 @@
  * slowly for progress to be seen (`slow`: the caller streams the rest, reporting every read)
  * or when the server answers a range with the whole file (`ranges-ignored`).
  */
-import { verifySegment } from '../loaders/artifact-fetcher.js';
+import { verifyChunk } from '../loaders/artifact-fetcher.js';
 import { ServingError } from '../core/serving-error.js';
 import type { ManifestFile } from '../sources/manifest.js';
 import type { ArtifactStore, FileKey, StoredFile } from './artifact-store.js';
@@ -158,7 +159,7 @@ async function downloadSegment(options: SegmentBlobsOptions, record: StoredFile,
     blob = await response.blob();
   } catch (error) {
     signal?.throwIfAborted();
-    throw retryable(new ServingError('UNAVAILABLE', `${where}: segment ${index} (bytes ${start}–${end - 1}) broke off: ${(error as Error).message}`, {}, { cause: error }));
+    throw retryable(new ServingError('UNAVAILABLE', `${where}: chunk ${index} (bytes ${start}–${end - 1}) broke off: ${(error as Error).message}`, {}, { cause: error }));
   }
   if (blob.size !== end - start) {
     throw retryable(new ServingError('UNAVAILABLE', `${where}: ${url} answered ${blob.size} bytes to Range: ${range}`));
@@ -174,6 +175,6 @@ async function readBlob(blob: Blob): Promise<Uint8Array> {
 /** DATA_LOSS unless segment `index` matches its digest; copied into `into` when it does. */
 async function verifyBytes(options: SegmentBlobsOptions, record: StoredFile, index: number, bytes: Uint8Array): Promise<void> {
   const { file, into, key, where } = options;
-  await verifySegment(bytes, file, index, where, { model: key.model, version: key.version });
+  await verifyChunk(bytes, file, index, record.chunkBytes, where, { model: key.model, version: key.version });
   into?.set(bytes, index * record.chunkBytes);
 }

@@ -16,7 +16,8 @@
  * needs the whole model as one array anyway; digesting that array once costs no extra memory.
  * When the manifest lists segment digests, the download verifies each segment as it arrives
  * (overlapping the transfer) and the assembled file is then only checked for its size; a file
- * read back from the store is still digested whole.
+ * read back from the store is checked against the same segment digests (cheaper than one digest
+ * of the whole file: verifyChunk says why), or digested whole when the manifest lists none.
  */
 import { ServingError, describeServable } from '../core/serving-error.js';
 import { verifyArtifact, verifySize, type ArtifactFetcher, type ArtifactRequest } from '../loaders/artifact-fetcher.js';
@@ -78,7 +79,8 @@ export class StoringArtifactFetcher implements ArtifactFetcher {
     const stored = await store.file(key);
     const fromStore = recordMatches(stored, file) && stored.complete;
     const bytes = fromStore ? await store.readFile(key) : await this.#download(request, store, key, where, versionFiles);
-    // A download verified each segment as it arrived (when the manifest lists them); what the store gives back is digested whole.
+    // A download verified each segment as it arrived (when the manifest lists them); what the store gives back is digested
+    // again (by segment when the manifest lists them: verifyArtifact).
     const segmentsVerified = !fromStore && file.segments !== undefined;
     progress.update(model, version, file.path, 'verifying', file.size);
     try {

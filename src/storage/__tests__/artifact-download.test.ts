@@ -125,6 +125,49 @@ describe('downloadArtifact', () => {
       expect(await store.readFile(key)).toEqual(bytes);
     });
 
+    it('segments smaller than the configured chunk are stored as many to a chunk; a corrupt one is DATA_LOSS naming it, and only whole chunks before it stay', async () => {
+      const big = randomBytes(7 * SEGMENT + 99, 13);
+      const corrupt = big.slice();
+      corrupt[4 * SEGMENT + 3] = corrupt[4 * SEGMENT + 3]! ^ 0xff;
+      server.put(URL_, corrupt);
+      file = { path: 'model.onnx', size: big.byteLength, sha256: await sha256Hex(big), segments: { bytes: SEGMENT, sha256: await digests(big) } } as typeof file;
+      into = new Uint8Array(big.byteLength);
+      // 3.5 segments configured: chunks of 3 segments (0–2, 3–5, 6–7); segment 4 is in the second.
+      const chunked = (retry = { maxRetries: 0, backoffMs: 0 }) =>
+        downloadArtifact({ store, key, url: URL_, file, chunkBytes: 3.5 * SEGMENT, retry, fetch: server.fetch, where: 'test file', into });
+      const error = await chunked().catch((e) => e);
+      expect(error).toMatchObject({ code: 'DATA_LOSS', model: 'm', version: 1, data: { segment: 4 } });
+      expect(error.message).toMatch(/test file: bytes 32768–40959 \(segment 4\) have SHA-256/);
+      expect(await store.file(key)).toMatchObject({ chunkBytes: 3 * SEGMENT, chunks: 1, storedBytes: 3 * SEGMENT, complete: false });
+
+      server.put(URL_, big);
+      into = new Uint8Array(big.byteLength);
+      expect(await chunked()).toMatchObject({ complete: true, chunkBytes: 3 * SEGMENT, chunks: 3, storedBytes: big.byteLength });
+      expect(server.requests.at(-1)?.range).toBe(`bytes=${3 * SEGMENT}-`);
+      expect(into).toEqual(big);
+      expect(await store.readFile(key)).toEqual(big);
+    });
+
+    it('a stored chunk of several segments that no longer matches sends the file back to the start', async () => {
+      const big = randomBytes(6 * SEGMENT, 17);
+      server.put(URL_, big);
+      file = { path: 'model.onnx', size: big.byteLength, sha256: await sha256Hex(big), segments: { bytes: SEGMENT, sha256: await digests(big) } } as typeof file;
+      const chunked = (retry = { maxRetries: 0, backoffMs: 0 }) =>
+        downloadArtifact({ store, key, url: URL_, file, chunkBytes: 2 * SEGMENT, retry, fetch: server.fetch, where: 'test file', into: (into = new Uint8Array(big.byteLength)) });
+      server.fault(URL_, { cutAfterBytes: 4 * SEGMENT + 10 });
+      await expect(chunked()).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      const record = (await store.file(key))!;
+      expect(record).toMatchObject({ chunkBytes: 2 * SEGMENT, chunks: 2 });
+      // The second segment of chunk 1 (segment 3) is lost since.
+      const damaged = big.slice(2 * SEGMENT, 4 * SEGMENT);
+      damaged[SEGMENT + 1] = damaged[SEGMENT + 1]! ^ 1;
+      await store.putChunk(record, 1, damaged);
+      server.fault(URL_);
+      await chunked();
+      expect(server.requests.at(-1)?.range).toBeNull();
+      expect(into).toEqual(big);
+    });
+
     it('filling `into` of a store that writes chunks in place, the body is read to its end while the store is still committing: the network never waits for it', async () => {
       const big = randomBytes(8 * SEGMENT, 11);
       server.put(URL_, big);
@@ -248,7 +291,7 @@ describe('downloadArtifact', () => {
         server.fault(URL_, { times: 1 }, { cutAfterBytes: 100 });
         const error = await downloadBlobs({ retry: { maxRetries: 0, backoffMs: 0 } }).catch((e) => e);
         expect(error).toMatchObject({ code: 'UNAVAILABLE' });
-        expect(error.message).toMatch(/segment 1 \(bytes 8192–16383\) broke off/);
+        expect(error.message).toMatch(/chunk 1 \(bytes 8192–16383\) broke off/);
         expect(await store.file(key)).toMatchObject({ chunks: 1, storedBytes: SEGMENT, complete: false });
         expect(await store.readFile(key)).toEqual(big.subarray(0, SEGMENT));
 

@@ -60,6 +60,35 @@ describe('ArtifactStorage', () => {
     expect((await storage.usage()).bytes).toBe(0);
   });
 
+  it('a stored file whose manifest lists segment digests is checked by segment when read back: a changed one is DATA_LOSS naming it, dropped, and fetched again', async () => {
+    const bytes = bytesOf(5 * CHUNK + 7, 3);
+    server.put(url('m', 1), bytes);
+    const segments = [];
+    for (let at = 0; at < bytes.byteLength; at += CHUNK) segments.push(await sha256Hex(bytes.subarray(at, at + CHUNK)));
+    const request: ArtifactRequest = { model: 'm', version: 1, url: url('m', 1), file: { path: 'model.onnx', size: bytes.byteLength, sha256: await sha256Hex(bytes), segments: { bytes: CHUNK, sha256: segments } } };
+    // Chunks of two segments.
+    let storage = await open({ chunkBytes: 2 * CHUNK });
+    expect(await storage.fetcher.fetch(request)).toEqual(bytes);
+    storage.close();
+    const store = await IdbArtifactStore.open();
+    const key = { model: 'm', version: 1, path: 'model.onnx' };
+    const record = (await store.file(key))!;
+    expect(record).toMatchObject({ chunkBytes: 2 * CHUNK, chunks: 3, complete: true });
+    const changed = bytes.slice(2 * CHUNK, 4 * CHUNK);
+    changed[CHUNK + 9] = changed[CHUNK + 9]! ^ 1;
+    await store.putChunk(record, 1, changed);
+    store.close();
+
+    storage = await open({ chunkBytes: 2 * CHUNK });
+    const error = await storage.fetcher.fetch(request).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'DATA_LOSS', model: 'm', version: 1, data: { segment: 3 } });
+    expect((error as Error).message).toMatch(/model "m" version 1 file "model\.onnx": bytes 196608–262143 \(segment 3\) have SHA-256/);
+    expect(await storage.list()).toEqual([]);
+    expect(server.requests).toHaveLength(1);
+    expect(await storage.fetcher.fetch(request)).toEqual(bytes);
+    expect(server.requests).toHaveLength(2);
+  });
+
   it('progress per file and per version is monotonic, and ends cached at the file size', async () => {
     const request = await publish('m', 1, 4 * CHUNK + 17);
     server.fault(url('m', 1), { cutAfterBytes: 2 * CHUNK + 300, times: 1 });
