@@ -43,7 +43,7 @@ const bigConfig = (repo: Repo, extra: object = {}, storage: object = {}) => ({
   storage: { chunkBytes: CHUNK, retry: { maxRetries: 3, backoffMs: 50 }, ...storage },
 });
 
-/** Gives every file of the model's manifest segment digests of `bytes` (the CLI writes 4 MiB ones, larger than these test files). */
+/** Gives every file of the model's manifest segment digests of `bytes` (the CLI writes them only for files above 4 MiB, larger than these test files). */
 function addSegments(repo: Repo, model: string, bytes: number): void {
   const path = join(repo.dir, model, 'manifest.json');
   const manifest = JSON.parse(readFileSync(path, 'utf8'));

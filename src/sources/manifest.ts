@@ -28,10 +28,10 @@
  * Manifests written before platforms had `kind` instead of `platform`: such an ONNX version
  * treats every file besides `model.onnx` and `warmup.json` as external data, as it did then.
  *
- * A file larger than one segment may also list `"segments": { "bytes": 4194304, "sha256": ["…", …] }`:
- * the SHA-256 of each `bytes`-long segment (the last one shorter), so that a download is verified
- * segment by segment as it arrives instead of digesting the whole file after it (the CLI writes
- * them; manifests without them stay valid and are verified whole).
+ * A file may also list `"segments": { "bytes": 262144, "sha256": ["…", …] }`: the SHA-256 of each
+ * `bytes`-long segment (the last one shorter), so that a download is verified segment by segment
+ * as it arrives instead of digesting the whole file after it (the CLI writes 256 KiB ones for
+ * files above 4 MiB; other sizes, and manifests without them, stay valid).
  */
 import { ServingError } from '../core/serving-error.js';
 import { isValidVersion } from '../core/servable-id.js';

@@ -27,13 +27,13 @@
  *   attempt resumes after them. Segments of an earlier attempt read into `into` are digested again
  *   before they are used (the file starts over when one no longer matches): with segment digests
  *   and `into`, every byte of `into` was verified once this resolves.
- * - A file in segments of at least `segmentRequests.minSegmentBytes`, with two or more still to
- *   fetch, is probed: its next segment is streamed alone (a bounded Range) and timed. Arrived
- *   within `fastSegmentMs`, the rest goes to fetchSegmentBlobs: a ranged request and one Blob
- *   per segment, the bytes read into the worker once (segment-blobs.ts says why). Slower, or
- *   should the Blob segments slow down or the server ignore ranges, the rest is streamed. Either
- *   way the store holds whole verified segments only, and progress is reported per read
- *   (streamed) or per committed segment (Blobs: then at least every `fastSegmentMs`).
+ * - A file with segment digests in chunks of at least `segmentRequests.minSegmentBytes`, with two
+ *   or more still to fetch, is probed: its next chunk is streamed alone (a bounded Range) and
+ *   timed. Arrived within `fastSegmentMs`, the rest goes to fetchSegmentBlobs: a ranged request
+ *   and one Blob per chunk, the bytes read into the worker once (segment-blobs.ts says why).
+ *   Slower, or should the Blobs slow down or the server ignore ranges, the rest is streamed.
+ *   Either way the store holds whole verified chunks only, and progress is reported per read
+ *   (streamed) or per committed chunk (Blobs: then at least every `fastSegmentMs`).
  * With a store that writes in place (OPFS) every file is streamed (its sync access handle writes
  *   the bytes the worker holds; a Blob would have to be read back first). Bodies are read with a
  *   BYOB reader where they allow one (download-response.ts).

@@ -34,7 +34,7 @@ import { contentRangeStart, requestArtifact, retryable, type ArtifactRequestInit
 export interface SegmentRequestPolicy {
   /** Segment requests in flight at once. */
   readonly lanes: number;
-  /** Segments smaller than this are streamed: a request per segment would cost more than the bytes. */
+  /** Chunks smaller than this are streamed: a request per chunk would cost more than the bytes. */
   readonly minSegmentBytes: number;
   /**
    * Blobs only while a segment arrives within this many milliseconds per lane: slower, progress

@@ -5,16 +5,17 @@
  *
  * Per file, under a cross-tab lock (so one tab downloads and the others wait, then read):
  *   record the version as used → make room for what the version still lacks (LRU eviction,
- *   RESOURCE_EXHAUSTED) → stream the missing chunks in, resuming after cuts → assemble →
- *   SHA-256 → hand the bytes over.
+ *   RESOURCE_EXHAUSTED) → stream the missing chunks in, resuming after cuts (each chunk's
+ *   segments digested as it arrives, when the manifest lists them) → assemble → SHA-256 (of the
+ *   whole file, or of each segment of a file read back from the store) → hand the bytes over.
  * A SHA-256 or size mismatch is DATA_LOSS and the file's bytes are deleted: nothing that failed
  * verification stays stored. A `QuotaExceededError` from the database evicts what may be evicted
  * and tries once more, then fails as RESOURCE_EXHAUSTED. In memory mode the file is dropped once
  * handed over (the loader's copy is the only one).
  *
- * Why digest the assembled buffer: SubtleCrypto has no incremental digest, and onnxruntime-web
- * needs the whole model as one array anyway; digesting that array once costs no extra memory.
- * When the manifest lists segment digests, the download verifies each segment as it arrives
+ * Why digest the assembled buffer (a file without segment digests): SubtleCrypto has no
+ * incremental digest, and onnxruntime-web needs the whole model as one array anyway. When the
+ * manifest lists segment digests, the download verifies each segment as it arrives
  * (overlapping the transfer) and the assembled file is then only checked for its size; a file
  * read back from the store is checked against the same segment digests (cheaper than one digest
  * of the whole file: verifyChunk says why), or digested whole when the manifest lists none.

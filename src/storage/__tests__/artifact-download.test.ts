@@ -118,7 +118,7 @@ describe('downloadArtifact', () => {
     const downloadInto = (retry = { maxRetries: 3, backoffMs: 0 }) =>
       downloadArtifact({ store, key, url: URL_, file, chunkBytes: CHUNK, retry, fetch: server.fetch, where: 'test file', into });
 
-    it('stores the file in chunks of one segment, whatever chunk size is configured', async () => {
+    it('stores the file in chunks of one segment when a segment is larger than the configured chunk', async () => {
       const record = await downloadInto();
       expect(record).toMatchObject({ complete: true, chunkBytes: SEGMENT, chunks: 3, storedBytes: bytes.byteLength });
       expect(into).toEqual(bytes);
@@ -146,6 +146,21 @@ describe('downloadArtifact', () => {
       expect(server.requests.at(-1)?.range).toBe(`bytes=${3 * SEGMENT}-`);
       expect(into).toEqual(big);
       expect(await store.readFile(key)).toEqual(big);
+    });
+
+    it('a download cut after two chunks of several segments resumes after them, their segments checked again', async () => {
+      const big = randomBytes(6 * SEGMENT, 19);
+      server.put(URL_, big);
+      file = { path: 'model.onnx', size: big.byteLength, sha256: await sha256Hex(big), segments: { bytes: SEGMENT, sha256: await digests(big) } } as typeof file;
+      const chunked = () =>
+        downloadArtifact({ store, key, url: URL_, file, chunkBytes: 2 * SEGMENT, retry: { maxRetries: 0, backoffMs: 0 }, fetch: server.fetch, where: 'test file', into: (into = new Uint8Array(big.byteLength)) });
+      server.fault(URL_, { cutAfterBytes: 4 * SEGMENT + 10 });
+      await expect(chunked()).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      expect(await store.file(key)).toMatchObject({ chunkBytes: 2 * SEGMENT, chunks: 2 });
+      server.fault(URL_);
+      await chunked();
+      expect(server.requests.at(-1)?.range).toBe(`bytes=${4 * SEGMENT}-`);
+      expect(into).toEqual(big);
     });
 
     it('a stored chunk of several segments that no longer matches sends the file back to the start', async () => {
@@ -329,6 +344,26 @@ describe('downloadArtifact', () => {
         expect(error.message).toMatch(/^model "m" version 1 file "model\.onnx": bytes 24576–32767 \(segment 3\) have SHA-256 [0-9a-f]{64}, the manifest says [0-9a-f]{64}/);
         expect(await store.file(key)).toMatchObject({ chunks: 3, storedBytes: 3 * SEGMENT, complete: false });
         expect(await store.readFile(key)).toEqual(big.subarray(0, 3 * SEGMENT));
+      });
+
+      it('chunks of several segments: each chunk is one request, a corrupt segment inside the second is DATA_LOSS naming it, only the first chunk stays', async () => {
+        const corrupt = big.slice();
+        corrupt[4 * SEGMENT + 9] = corrupt[4 * SEGMENT + 9]! ^ 0xff;
+        server.put(URL_, corrupt);
+        const chunk = 3 * SEGMENT;
+        const error = await downloadArtifact({ store, key, url: URL_, file, chunkBytes: chunk, retry: { maxRetries: 0, backoffMs: 0 }, fetch: server.fetch, where: WHERE, into, segmentRequests: BLOBS }).catch((e) => e);
+        expect(error).toMatchObject({ code: 'DATA_LOSS', model: 'm', version: 1, data: { segment: 4 } });
+        expect(error.message).toMatch(/bytes 32768–40959 \(segment 4\) have SHA-256/);
+        // Chunk 0 streamed alone, then chunks 1 and 2 each by itself.
+        expect(server.requests.map((r) => r.range)).toEqual([`bytes=0-${chunk - 1}`, `bytes=${chunk}-${2 * chunk - 1}`, `bytes=${2 * chunk}-${big.byteLength - 1}`]);
+        expect(await store.file(key)).toMatchObject({ chunkBytes: chunk, chunks: 1, storedBytes: chunk, complete: false });
+
+        server.put(URL_, big);
+        into = new Uint8Array(big.byteLength);
+        const record = await downloadArtifact({ store, key, url: URL_, file, chunkBytes: chunk, retry: { maxRetries: 0, backoffMs: 0 }, fetch: server.fetch, where: WHERE, into, segmentRequests: BLOBS });
+        expect(record).toMatchObject({ complete: true, chunks: 3 });
+        expect(into).toEqual(big);
+        expect(await store.readFile(key)).toEqual(big);
       });
 
       it('when the server answers a segment\'s Range with the whole file, the rest is streamed and stored byte for byte', async () => {
