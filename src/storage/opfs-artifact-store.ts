@@ -18,16 +18,19 @@
  *
  * Contract details (see artifact-store.ts for the rest):
  * - `putChunk()` writes the chunk at `index × chunkBytes`, then commits the record (records in
- *   the order their chunks were put): the record never claims a chunk that is not written. Bytes
- *   reach the disk with the OS's page cache, never flushed here: the records are committed with
- *   IndexedDB's relaxed durability too, and a `flush()` once the file was complete cost the
- *   64 MiB benchmark's download 44–69 ms (~5%) on its last chunk. A record surviving a crash its
- *   bytes did not is caught by the digests the fetcher checks on every read from the store (a
- *   short file reads as zeros): DATA_LOSS, the file dropped and downloaded again.
+ *   the order their chunks were put): the record never claims a chunk that is not written. A
+ *   file's handle is flushed when it closes, once idle for `IDLE_CLOSE_MS` after its last write —
+ *   not on the last chunk, where `flush()` cost the 64 MiB benchmark's download 44–69 ms (~5%) on
+ *   the thread that reads the body; the runner is creating its session by then. So for that
+ *   quarter second (and until the flush returns) a record may say complete while the last bytes
+ *   are only in the OS's page cache: a browser crash or closed tab loses nothing, an OS crash or
+ *   power loss in that window can. Such a file fails the digests the fetcher checks on every read
+ *   from the store (a short file reads as zeros): DATA_LOSS, dropped, downloaded again once the
+ *   network is there (offline, that version cannot be served until then).
  * - A sync access handle locks its file against every other handle, in every tab: a handle is
- *   kept open while a file is being written or read and closed once the file is complete or idle
- *   for `IDLE_CLOSE_MS`. Opening one another worker holds is retried for up to `OPEN_WAIT_MS`.
- *   The cross-tab file lock (file-lock.ts) already keeps two downloads of one file apart.
+ *   kept open while a file is being written or read and closed once idle for `IDLE_CLOSE_MS`.
+ *   Opening one another worker holds is retried for up to `OPEN_WAIT_MS`. The cross-tab file
+ *   lock (file-lock.ts) already keeps two downloads of one file apart.
  * - Deleting a file or version drops its records first, then its bytes; bytes that cannot be
  *   removed now (another tab holds them open) are orphans, removed when a store opens later.
  */
@@ -50,6 +53,7 @@ interface SyncAccessHandle {
   write(buffer: Uint8Array, options?: { at?: number }): number;
   truncate(size: number): void;
   getSize(): number;
+  flush(): void;
   close(): void;
 }
 interface OpfsFile extends FileSystemFileHandle {
@@ -79,6 +83,8 @@ const handleId = (k: FileKey) => JSON.stringify([k.model, k.version, k.path]);
 interface OpenHandle {
   readonly handle: SyncAccessHandle;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** Written since it opened: flushed when it closes (unless the file is being deleted). */
+  written: boolean;
 }
 
 export class OpfsArtifactStore implements ArtifactStore {
@@ -133,7 +139,7 @@ export class OpfsArtifactStore implements ArtifactStore {
     this.#broken.delete(handleId(record));
     // Drops IndexedDB chunks an earlier build stored for this file, and writes the record.
     await this.#idb.beginFile(this.#mark(record));
-    await this.#withHandle(record, true, (handle) => handle.truncate(0));
+    await this.#withHandle(record, true, (handle) => handle.truncate(0), true);
   }
 
   putChunk(record: StoredFile, index: number, data: Uint8Array | Blob): Promise<void> {
@@ -165,7 +171,7 @@ export class OpfsArtifactStore implements ArtifactStore {
       const at = index * record.chunkBytes;
       let written = 0;
       while (written < bytes.byteLength) written += handle.write(bytes.subarray(written), { at: at + written });
-    }, record.complete);
+    }, true);
   }
 
   async readFile(key: FileKey, into?: Uint8Array): Promise<Uint8Array> {
@@ -198,7 +204,7 @@ export class OpfsArtifactStore implements ArtifactStore {
     await this.#settled(id);
     this.#broken.delete(id);
     await this.#idb.deleteFile(key);
-    this.#close(id);
+    this.#close(id, undefined, false);
     const dir = await this.#versionDir(key.model, key.version, false);
     await dir?.removeEntry(fileName(key.path)).catch(() => undefined);
   }
@@ -219,7 +225,7 @@ export class OpfsArtifactStore implements ArtifactStore {
     for (const id of [...this.#writes.keys(), ...this.#pendingOpens.keys()].filter(ofVersion)) await this.#settled(id);
     for (const id of [...this.#broken.keys()].filter(ofVersion)) this.#broken.delete(id);
     await this.#idb.deleteVersion(model, version);
-    for (const [id, open] of [...this.#open]) if (ofVersion(id)) this.#close(id, open);
+    for (const [id, open] of [...this.#open]) if (ofVersion(id)) this.#close(id, open, false);
     const models = await this.#root.getDirectoryHandle(modelDir(model)).catch(() => undefined);
     await models?.removeEntry(String(version), { recursive: true }).catch(() => undefined);
   }
@@ -273,9 +279,9 @@ export class OpfsArtifactStore implements ArtifactStore {
 
   /**
    * Runs `work` with the file's sync access handle, opening it (and with `create`, the file) when
-   * none is open here; the handle is closed after `work` when `closeAfter`, else once idle.
+   * none is open here; the handle is closed once idle (flushed first when `writes`).
    */
-  async #withHandle<T>(key: FileKey, create: boolean, work: (handle: SyncAccessHandle) => T, closeAfter = false): Promise<T> {
+  async #withHandle<T>(key: FileKey, create: boolean, work: (handle: SyncAccessHandle) => T, writes = false): Promise<T> {
     const id = handleId(key);
     let open = this.#open.get(id);
     // Awaiting the opening, the handle may have been closed (the file completed, or was deleted): open it again.
@@ -284,8 +290,8 @@ export class OpfsArtifactStore implements ArtifactStore {
     try {
       return work(open.handle);
     } finally {
-      if (closeAfter) this.#close(id, open);
-      else open.timer = setTimeout(() => this.#close(id, open), IDLE_CLOSE_MS);
+      open.written ||= writes;
+      open.timer = setTimeout(() => this.#close(id, open), IDLE_CLOSE_MS);
     }
   }
 
@@ -297,7 +303,7 @@ export class OpfsArtifactStore implements ArtifactStore {
         const dir = await this.#versionDir(key.model, key.version, create);
         if (!dir) throw new Error(`${key.model}/${key.version}/${key.path} is not stored`);
         const file = (await dir.getFileHandle(fileName(key.path), { create })) as OpfsFile;
-        const open: OpenHandle = { handle: await openHandle(file), timer: undefined };
+        const open: OpenHandle = { handle: await openHandle(file), timer: undefined, written: false };
         this.#open.set(id, open);
         return open;
       })();
@@ -307,11 +313,18 @@ export class OpfsArtifactStore implements ArtifactStore {
     return opening;
   }
 
-  #close(id: string, open = this.#open.get(id)): void {
+  /** Closes the handle, flushing what was written through it first unless `flush` is false (the file is being deleted). */
+  #close(id: string, open = this.#open.get(id), flush = true): void {
     if (!open || this.#open.get(id) !== open) return;
     clearTimeout(open.timer);
     this.#open.delete(id);
-    open.handle.close();
+    try {
+      if (flush && open.written) open.handle.flush();
+    } catch {
+      // The bytes stay in the OS's page cache; every read from the store checks them.
+    } finally {
+      open.handle.close();
+    }
   }
 
   /**
