@@ -143,7 +143,9 @@ export async function startup(page, { quick, numThreads, url }) {
  * model (ORT's copy), which is no cost of the store.
  */
 export async function download(page, { quick, numThreads, url }) {
-  const reps = quick ? 1 : 3;
+  // Five interleaved pairs: with three, the ratio of medians moved 0.84–1.12 between runs of the same build (raw fetch
+  // alone 700–940 ms on these two shared cores); a run takes ~2 s per pair.
+  const reps = quick ? 1 : 5;
   const artifact = `${url}/models/bench-large/1/model.onnx`;
   const serving = servingOptions(url, numThreads, [{ name: 'large', basePath: `${url}/models/bench-large` }]);
   const raw = [];
