@@ -29,7 +29,7 @@ export interface ArtifactFetcher {
  */
 export async function verifyArtifact(bytes: Uint8Array, file: ManifestFile, where: string, details: { model: string; version: number }): Promise<void> {
   await verifySize(bytes, file, where, details);
-  if (file.segments) return verifyAllSegments(bytes, { ...file, segments: file.segments }, where, details);
+  if (file.segments) return verifySegments(bytes, file, where, details);
   // A model given as a single URL has no manifest, hence no digest to check against.
   if (file.sha256 === undefined) return;
   const digest = await sha256Hex(bytes);
@@ -78,8 +78,13 @@ export async function verifyChunk(bytes: Uint8Array, file: ManifestFile, index: 
   }
 }
 
-/** The segments of a whole file, a window of VERIFY_WINDOW_SEGMENTS at a time (never the whole file's copies at once). */
-async function verifyAllSegments(bytes: Uint8Array, file: ManifestFile & { segments: NonNullable<ManifestFile['segments']> }, where: string, details: { model: string; version: number }): Promise<void> {
+/**
+ * Throws DATA_LOSS naming the first segment of `bytes` — the file's first bytes, the whole file
+ * or a prefix — that does not match its digest; VERIFY_WINDOW_SEGMENTS segments at a time, never
+ * the whole file's copies at once.
+ */
+export async function verifySegments(bytes: Uint8Array, file: ManifestFile, where: string, details: { model: string; version: number }): Promise<void> {
+  if (!file.segments) return;
   const window = file.segments.bytes * VERIFY_WINDOW_SEGMENTS;
   for (let i = 0; i * window < bytes.byteLength; i += 1) await verifyChunk(bytes.subarray(i * window, (i + 1) * window), file, i, window, where, details);
 }

@@ -47,7 +47,7 @@
  * On a slow one: GET Range: bytes=0-4194303 → too slow → GET Range: bytes=4194304- → streamed.
  */
 import { ServingError } from '../core/serving-error.js';
-import { verifyChunk } from '../loaders/artifact-fetcher.js';
+import { verifyChunk, verifySegments } from '../loaders/artifact-fetcher.js';
 import type { ManifestFile } from '../sources/manifest.js';
 import { recordMatches, type ArtifactStore, type FileKey, type StoredFile } from './artifact-store.js';
 import { bodyReader, contentRangeEnd, contentRangeStart, isRetryable, requestArtifact, retryable } from './download-response.js';
@@ -161,15 +161,12 @@ type Mode = 'probe' | 'blobs' | 'stream';
 async function storedSegmentsMatch(options: DownloadOptions, record: StoredFile): Promise<boolean> {
   const { file, into, key, where } = options;
   if (!file.segments || !into) return true;
-  for (let i = 0; i < record.chunks; i += 1) {
-    const start = i * record.chunkBytes;
-    try {
-      await verifyChunk(into.subarray(start, Math.min(start + record.chunkBytes, record.storedBytes)), file, i, record.chunkBytes, where, { model: key.model, version: key.version });
-    } catch {
-      return false;
-    }
+  try {
+    await verifySegments(into.subarray(0, record.storedBytes), file, where, { model: key.model, version: key.version });
+    return true;
+  } catch {
+    return false;
   }
-  return true;
 }
 
 interface StreamResult {

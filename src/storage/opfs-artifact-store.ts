@@ -8,7 +8,8 @@
  * copies it first) and is committed there; a sync access handle writes the bytes the worker
  * already holds straight to the file, with no copy and no message per chunk, and reads a stored
  * file back into the loader's buffer in one call. On the 64 MiB benchmark, in a profile on disk,
- * the download into the store went from ~0.5× a raw fetch to ~0.8× (README, Benchmarks).
+ * the download into the store went from ~0.5× a raw fetch to ~0.8× (~0.9× with 256 KiB segment
+ * digests since; README, Benchmarks).
  *
  * Layout: `browserving-artifacts/m-<model>/<version>/f-<path>` (names URI-encoded; a name that
  * would be long is shortened and a hash of the whole name appended). A file record written here
